@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:
+#   make lab    set everything up and open the collection in JupyterLab (on 127.0.0.1)
+#   make test   set everything up and run every unit test and every notebook (nbval, strict)
+# Set-up is incremental: .venv is rebuilt only when requirements.txt or pyproject.toml change.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# nbval compares every stored output; these options keep each cell honest and quick.
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg --nbval-cell-timeout=60
+
+.PHONY: setup lab test bench images clean
+
+setup: $(STAMP)
+	@$(BIN)/python -m mtlslib.environment --ensure-dot
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; this $(PYTHON) is " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/00_start_here.ipynb
+
+test: setup
+	$(BIN)/python -m pytest tests notebooks $(NBVAL) --timeout=120
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

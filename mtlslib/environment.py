@@ -1,0 +1,94 @@
+"""Is this machine ready for the course? Versions, OpenSSL, and graphviz's ``dot`` program.
+
+Used by the start notebook (``environment_report()``) and by ``make`` (``python -m
+mtlslib.environment --ensure-dot``), which installs graphviz with apt when it can and otherwise
+stops with the one command the reader needs to type.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import ssl
+import subprocess
+import sys
+from importlib import metadata
+
+__all__ = ["dot_install_command", "environment_report", "ensure_dot"]
+
+_PACKAGES = ("cryptography", "jupyterlab", "matplotlib", "graphviz", "nbval", "pytest")
+
+
+def dot_install_command() -> str:
+    """The one-line command that installs graphviz (the ``dot`` program) on this system."""
+    if os.environ.get("CONDA_PREFIX"):
+        return "conda install -c conda-forge graphviz"
+    system = platform.system()
+    if system == "Darwin":
+        return "brew install graphviz"
+    if system == "Windows":
+        return "winget install --id Graphviz.Graphviz"
+    if shutil.which("apt-get"):
+        return "sudo apt-get install graphviz"
+    if shutil.which("dnf"):
+        return "sudo dnf install graphviz"
+    if shutil.which("pacman"):
+        return "sudo pacman -S graphviz"
+    return "install graphviz from your package manager (apt, dnf, brew, conda or winget)"
+
+
+def _can_use_apt() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0 \
+        and shutil.which("apt-get") is not None
+
+
+def ensure_dot() -> int:
+    """Make sure ``dot`` is on PATH: install Debian's graphviz as root, else explain. Exit status."""
+    if shutil.which("dot"):
+        return 0
+    if _can_use_apt():
+        print("graphviz's `dot` is missing; installing the Debian package graphviz ...", flush=True)
+        quiet = {"stdout": subprocess.DEVNULL}
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        installed = subprocess.run(["apt-get", "install", "-y", "-qq", "graphviz"], env=env, **quiet).returncode == 0
+        if not installed:  # a fresh machine may have no package lists yet
+            subprocess.run(["apt-get", "update", "-qq"], env=env, **quiet)
+            installed = subprocess.run(["apt-get", "install", "-y", "-qq", "graphviz"], env=env, **quiet).returncode == 0
+        if installed and shutil.which("dot"):
+            return 0
+    print(f"graphviz's `dot` program is needed to draw the course's diagrams. Install it with:\n"
+          f"    {dot_install_command()}\nthen run the same make command again.", file=sys.stderr)
+    return 1
+
+
+def _dot_version() -> str | None:
+    if not shutil.which("dot"):
+        return None
+    done = subprocess.run(["dot", "-V"], capture_output=True, text=True, timeout=10)
+    return (done.stderr or done.stdout).strip().replace("dot - graphviz version ", "")
+
+
+def environment_report() -> dict[str, str]:
+    """What the course depends on, and the version found (or what to do when missing)."""
+    report = {"Python": platform.python_version(), "OpenSSL (ssl module)": ssl.OPENSSL_VERSION}
+    for package in _PACKAGES:
+        try:
+            report[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            report[package] = "MISSING: run `make lab` (or pip install -r requirements.txt)"
+    report["graphviz dot"] = _dot_version() or f"MISSING: {dot_install_command()}"
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--ensure-dot"]:
+        return ensure_dot()
+    for name, version in environment_report().items():
+        print(f"{name:<22} {version}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

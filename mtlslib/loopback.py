@@ -1,0 +1,599 @@
+"""Real TLS handshakes on 127.0.0.1 with Python's ``ssl`` module (that is, with OpenSSL).
+
+* :func:`server_context` and :func:`client_context` build ``ssl.SSLContext`` objects whose names
+  say which side they are for (``ssl.Purpose.CLIENT_AUTH`` famously means "for a server").
+* :func:`handshake` runs one handshake *and one application round trip* between a server thread
+  and a client, and returns a :class:`HandshakeResult` telling what each side saw.
+* :class:`LoopbackServer` accepts many connections until stopped; :func:`connect` is its client.
+
+Every blocking step has a timeout, and only loopback addresses are ever bound or dialled.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+import ssl
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Union
+
+from .errors import HandshakeTimeout, NotLoopbackError, ProfileError, PurposeError
+from .pki import CertificateAuthority, IssuedCertificate, _extension, _san_entries
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "HandshakeResult",
+    "LoopbackServer",
+    "PeerView",
+    "client_context",
+    "connect",
+    "handshake",
+    "server_context",
+]
+
+DEFAULT_TIMEOUT = 5.0
+Trust = Union[CertificateAuthority, bytes, str, Iterable[Union[CertificateAuthority, bytes, str]]]
+
+_TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+# Named groups from the IANA registry that OpenSSL 3 offers by default.
+_GROUP_NAMES = {0x0017: "secp256r1", 0x0018: "secp384r1", 0x0019: "secp521r1", 0x001D: "x25519",
+                0x001E: "x448", 0x0100: "ffdhe2048", 0x0101: "ffdhe3072", 0x0102: "ffdhe4096"}
+# TLS alert descriptions (RFC 8446 section 6), as OpenSSL words them.
+_ALERT_NAMES = {0: "close notify", 10: "unexpected message", 20: "bad record mac", 22: "record overflow",
+                40: "handshake failure", 42: "bad certificate", 43: "unsupported certificate",
+                44: "certificate revoked", 45: "certificate expired", 46: "certificate unknown",
+                47: "illegal parameter", 48: "unknown ca", 49: "access denied", 50: "decode error",
+                51: "decrypt error", 70: "protocol version", 71: "insufficient security",
+                80: "internal error", 86: "inappropriate fallback", 90: "user canceled",
+                109: "missing extension", 110: "unsupported extension", 112: "unrecognized name",
+                116: "certificate required", 120: "no application protocol"}
+
+
+# --------------------------------------------------------------------------------------------
+# Addresses
+
+
+def loopback_address(host: str) -> str:
+    """``host`` as a loopback IP address string; :class:`NotLoopbackError` for anything else."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise NotLoopbackError(
+            f"{host!r}: only loopback addresses are allowed (127.0.0.0/8, ::1 or 'localhost'); "
+            "the course never uses a real network"
+        ) from None
+    if not address.is_loopback:
+        raise NotLoopbackError(
+            f"{host}: not a loopback address; the course only binds and connects to 127.0.0.0/8 or ::1"
+        )
+    return str(address)
+
+
+def _listen(host: str, port: int, backlog: int = 128) -> socket.socket:
+    host = loopback_address(host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.bind((host, port))
+        listener.listen(backlog)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
+# --------------------------------------------------------------------------------------------
+# Contexts
+
+
+def _trust_pem(trust: Trust) -> str:
+    if isinstance(trust, CertificateAuthority):
+        return trust.root.cert_pem.decode()
+    if isinstance(trust, bytes):
+        return trust.decode()
+    if isinstance(trust, str):
+        return trust
+    if isinstance(trust, Iterable):
+        return "".join(_trust_pem(item) for item in trust)
+    raise ProfileError(f"trust must be a CertificateAuthority or PEM roots, not {type(trust).__name__}")
+
+
+def _apply_tls_version(ctx: ssl.SSLContext, tls_version: str | None) -> None:
+    if tls_version is None:
+        return
+    try:
+        version = _TLS_VERSIONS[tls_version]
+    except KeyError:
+        raise ProfileError(f"tls_version must be '1.2' or '1.3' (or None for both), not {tls_version!r}") from None
+    ctx.minimum_version = ctx.maximum_version = version
+
+
+def _check_purpose(cert: IssuedCertificate, usage, role: str, other: str) -> None:
+    eku = _extension(cert.certificate, x509.ExtendedKeyUsage)
+    if eku is not None and usage not in eku:
+        raise PurposeError(
+            f"{cert.certificate.subject.rfc4514_string()} is not a {role} certificate (its extended key "
+            f"usage lacks {'serverAuth' if role == 'server' else 'clientAuth'}); issue one with "
+            f"ca.issue_{role}(...), or pass check_purpose=False to present it anyway and watch the {other} refuse it"
+        )
+
+
+def server_context(certificate: IssuedCertificate, *, trust: Trust | None = None, mutual: bool = False,
+                   tls_version: str | None = None, check_purpose: bool = True) -> ssl.SSLContext:
+    """A context for the *server* side: presents ``certificate``; with ``mutual=True`` it requires a
+    client certificate that chains to ``trust``."""
+    if check_purpose:
+        _check_purpose(certificate, ExtendedKeyUsageOID.SERVER_AUTH, "server", "client")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _apply_tls_version(ctx, tls_version)
+    certificate.configure_cert(ctx)
+    if mutual:
+        if trust is None:
+            raise ProfileError("a mutual-TLS server needs trust=: the CA whose client certificates it accepts")
+        ctx.load_verify_locations(cadata=_trust_pem(trust))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def client_context(trust: Trust, *, certificate: IssuedCertificate | None = None, tls_version: str | None = None,
+                   check_purpose: bool = True) -> ssl.SSLContext:
+    """A context for the *client* side: verifies the server against ``trust`` (certificate chain and
+    host name); presents ``certificate`` when the server asks for one."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
+    _apply_tls_version(ctx, tls_version)
+    ctx.load_verify_locations(cadata=_trust_pem(trust))
+    if certificate is not None:
+        if check_purpose:
+            _check_purpose(certificate, ExtendedKeyUsageOID.CLIENT_AUTH, "client", "server")
+        certificate.configure_cert(ctx)
+    return ctx
+
+
+# --------------------------------------------------------------------------------------------
+# What each side saw
+
+
+@dataclass(frozen=True)
+class PeerView:
+    """What one side of a connection saw of the other."""
+
+    role: str
+    handshake_done: bool = False
+    peer_subject: str | None = None
+    peer_names: tuple[str, ...] = ()
+    error: str | None = None
+    alert_sent: str | None = None
+    alert_received: str | None = None
+
+    @property
+    def peer_identity(self) -> str | None:
+        """The first subjectAltName value of the verified peer certificate (``None`` if none)."""
+        return self.peer_names[0].split(":", 1)[1] if self.peer_names else None
+
+    def __str__(self) -> str:
+        peer = "server" if self.role == "client" else "client"
+        if self.peer_subject is not None:
+            seen = f"verified {peer} certificate {self.peer_subject or '(empty subject)'} [{', '.join(self.peer_names)}]"
+        elif self.handshake_done:
+            seen = f"no {peer} certificate"
+        else:
+            seen = "handshake not completed"
+        parts = [seen]
+        if self.error:
+            parts.append(f"error: {self.error}")
+        if self.alert_sent:
+            parts.append(f"sent alert: {self.alert_sent}")
+        if self.alert_received:
+            parts.append(f"received alert: {self.alert_received}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class HandshakeResult:
+    """The outcome of :func:`handshake`: negotiated parameters and what each side saw."""
+
+    ok: bool
+    version: str | None
+    cipher: str | None
+    group: str | None
+    client_saw: PeerView
+    server_saw: PeerView
+    duration: float
+    mutual: bool = False
+
+    def __str__(self) -> str:
+        kind = "mutual TLS" if self.mutual else "TLS"
+        if self.ok:
+            head = (f"{kind} handshake OK: {self.version}, {self.cipher}, key exchange {self.group or 'unknown'}, "
+                    f"{self.duration * 1000:.1f} ms")
+        else:
+            head = f"{kind} handshake FAILED"
+        return f"{head}\n  client saw: {self.client_saw}\n  server saw: {self.server_saw}"
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+
+@dataclass
+class _Observed:
+    alert_sent: str | None = None
+    alert_received: str | None = None
+    group: str | None = None
+
+
+class _Observer:
+    """Reads alerts and the key-exchange group from OpenSSL's message callback, per connection."""
+
+    def __init__(self, ctx: ssl.SSLContext):
+        self._by_connection: dict[int, _Observed] = {}
+        self._lock = threading.Lock()
+        if hasattr(ctx, "_msg_callback"):  # CPython's (private, test-suite) hook; optional extra detail
+            ctx._msg_callback = self._callback
+
+    def _callback(self, conn, direction, version, content_type, msg_type, data) -> None:
+        if content_type == ssl._TLSContentType.ALERT and len(data) == 2 and data[0] == 2:
+            observed = self._get(conn)
+            description = _ALERT_NAMES.get(data[1], f"alert {data[1]}")
+            if direction == "write":
+                observed.alert_sent = observed.alert_sent or description
+            else:
+                observed.alert_received = observed.alert_received or description
+        elif content_type == ssl._TLSContentType.HANDSHAKE and data[:1] in (b"\x02", b"\x0c"):
+            group = _key_exchange_group(data)
+            if group:
+                self._get(conn).group = group
+
+    def _get(self, conn) -> _Observed:
+        with self._lock:
+            return self._by_connection.setdefault(id(conn), _Observed())
+
+    def pop(self, conn) -> _Observed:
+        with self._lock:
+            return self._by_connection.pop(id(conn), _Observed())
+
+
+def _key_exchange_group(message: bytes) -> str | None:
+    """The named group in a ServerHello key_share (TLS 1.3) or ServerKeyExchange (TLS 1.2)."""
+    try:
+        if message[0] == 0x0C:  # ServerKeyExchange: curve_type 3 (named_curve), then the group
+            return _GROUP_NAMES.get(int.from_bytes(message[5:7], "big")) if message[4] == 3 else None
+        pos = 4 + 2 + 32
+        pos += 1 + message[pos]  # legacy session id
+        pos += 2 + 1  # cipher suite, compression
+        end = pos + 2 + int.from_bytes(message[pos:pos + 2], "big")
+        pos += 2
+        while pos + 4 <= end:
+            ext_type = int.from_bytes(message[pos:pos + 2], "big")
+            ext_len = int.from_bytes(message[pos + 2:pos + 4], "big")
+            if ext_type == 0x0033:
+                group = int.from_bytes(message[pos + 4:pos + 6], "big")
+                return _GROUP_NAMES.get(group, f"group 0x{group:04x}")
+            pos += 4 + ext_len
+    except IndexError:
+        return None
+    return None
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return "timed out waiting for the peer"
+    if isinstance(error, ssl.SSLError):
+        # Drop CPython's source location: it is noise, and it changes between Python builds.
+        return re.sub(r"\s*\(_ssl\.c:\d+\)$", "", str(error))
+    if isinstance(error, (ConnectionResetError, BrokenPipeError)):
+        return "connection reset by the peer"
+    return f"{type(error).__name__}: {error}"
+
+
+def _peer_certificate(tls: ssl.SSLSocket) -> tuple[str | None, tuple[str, ...]]:
+    """Subject and SAN entries of the verified peer certificate; read right after the handshake,
+    because a later alert puts the connection in a state where OpenSSL no longer reports them."""
+    peer_der = tls.getpeercert(binary_form=True)
+    if not peer_der:
+        return None, ()
+    cert = x509.load_der_x509_certificate(peer_der)
+    return cert.subject.rfc4514_string(), _san_entries(cert)
+
+
+def _peer_view(role: str, peer: tuple[str | None, tuple[str, ...]] | None, error: BaseException | None,
+               observed: _Observed) -> PeerView:
+    subject, names = peer or (None, ())
+    return PeerView(role, peer is not None, subject, names, _error_text(error) if error else None,
+                    observed.alert_sent, observed.alert_received)
+
+
+# --------------------------------------------------------------------------------------------
+# One handshake
+
+
+def handshake(server: IssuedCertificate, client: IssuedCertificate | None = None, *, trust: Trust | None = None,
+              server_trust: Trust | None = None, client_trust: Trust | None = None, mutual: bool | None = None,
+              tls_version: str | None = "1.3", server_hostname: str = "localhost",
+              timeout: float = DEFAULT_TIMEOUT, check_purpose: bool = True) -> HandshakeResult:
+    """Run one real TLS handshake on 127.0.0.1 and one application round trip.
+
+    ``server`` (and ``client``, for mutual TLS) are issued certificates; ``trust`` is what both
+    sides trust (a CA or PEM roots) unless ``client_trust`` / ``server_trust`` say otherwise.
+    ``mutual`` defaults to "a client certificate was given". The client checks the server
+    certificate against ``server_hostname``.
+
+    The round trip matters: in TLS 1.3 a client that the server rejects has already finished its
+    side of the handshake, and learns of the rejection only when it next reads.
+    """
+    mutual = client is not None if mutual is None else mutual
+    client_trust, server_trust = client_trust or trust, server_trust or trust
+    if client_trust is None:
+        raise ProfileError("the client needs something to trust: pass trust=ca (or client_trust=...)")
+    server_ctx, server_observer = _reusable_context(
+        "server", server, server_trust if mutual else None, mutual, tls_version, check_purpose)
+    client_ctx, client_observer = _reusable_context(
+        "client", client, client_trust, mutual, tls_version, check_purpose)
+    server_report: dict[str, PeerView] = {}
+
+    with _listen("127.0.0.1", 0, backlog=1) as listener:
+        listener.settimeout(timeout)
+        thread = threading.Thread(target=_serve_once, name="mtlslib-handshake-server",
+                                  args=(listener, server_ctx, server_observer, timeout, server_report), daemon=True)
+        thread.start()
+        try:
+            client_view, version, cipher, group, duration = _client_round_trip(
+                listener.getsockname(), client_ctx, client_observer, server_hostname, timeout)
+        finally:
+            thread.join(timeout * 2 + 1)
+    if thread.is_alive():  # pragma: no cover - every server step has its own timeout
+        raise HandshakeTimeout(f"the loopback server thread did not finish within {timeout * 2 + 1:.0f} s")
+    server_view = server_report["view"]
+    ok = client_view.error is None and server_view.error is None and server_view.handshake_done
+    return HandshakeResult(ok, version, cipher, group, client_view, server_view, duration, mutual)
+
+
+_CONTEXT_CACHE: "OrderedDict[tuple, tuple[ssl.SSLContext, _Observer]]" = OrderedDict()
+_CONTEXT_CACHE_SIZE = 64
+_CONTEXT_CACHE_LOCK = threading.Lock()
+
+
+def _reusable_context(role, certificate, trust, mutual, tls_version, check_purpose):
+    """A context for :func:`handshake`, built once per distinct configuration and then reused,
+    as any real TLS program does: loading keys and trust stores costs more than a handshake.
+
+    The key is the configuration's content (PEM bytes), so an equal certificate made again hits
+    the cache and a changed one never does. These contexts never leave this module.
+    """
+    material = (certificate.chain_pem, certificate.key_pem) if certificate is not None else None
+    key = (role, material, _trust_pem(trust) if trust is not None else None, mutual, tls_version, check_purpose)
+    with _CONTEXT_CACHE_LOCK:
+        if key in _CONTEXT_CACHE:
+            _CONTEXT_CACHE.move_to_end(key)
+            return _CONTEXT_CACHE[key]
+    if role == "server":
+        ctx = server_context(certificate, trust=trust, mutual=mutual, tls_version=tls_version,
+                             check_purpose=check_purpose)
+    else:
+        ctx = client_context(trust, certificate=certificate, tls_version=tls_version, check_purpose=check_purpose)
+    entry = (ctx, _Observer(ctx))
+    with _CONTEXT_CACHE_LOCK:
+        _CONTEXT_CACHE[key] = entry
+        while len(_CONTEXT_CACHE) > _CONTEXT_CACHE_SIZE:
+            _CONTEXT_CACHE.popitem(last=False)
+    return entry
+
+
+def _serve_once(listener, server_ctx, observer, timeout, report) -> None:
+    try:
+        conn, _ = listener.accept()
+    except OSError as error:
+        report["view"] = PeerView("server", error=_error_text(error))
+        return
+    report["view"] = _serve_connection(conn, server_ctx, observer, timeout, reply_with_identity)
+
+
+def _serve_connection(conn: socket.socket, server_ctx, observer, timeout, handler) -> PeerView:
+    conn.settimeout(timeout)
+    tls, peer, error = None, None, None
+    try:
+        tls = server_ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        tls.do_handshake()
+        peer = _peer_certificate(tls)
+        handler(tls, _peer_view("server", peer, None, _Observed()))
+    except (OSError, ssl.SSLError) as e:
+        error = e
+    finally:
+        view = _peer_view("server", peer, error, observer.pop(tls) if tls is not None else _Observed())
+        (tls or conn).close()
+    return view
+
+
+def reply_with_identity(tls: ssl.SSLSocket, peer: PeerView) -> None:
+    """The default application: read one message, answer with who the client is."""
+    if tls.recv(4096):
+        who = peer.peer_identity or "anonymous (no client certificate)"
+        tls.sendall(f"hello {who}\n".encode())
+
+
+def _client_round_trip(address, client_ctx, observer, server_hostname, timeout):
+    tls, peer, error = None, None, None
+    version = cipher = None
+    duration = 0.0
+    sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        started = time.perf_counter()
+        sock.connect(address)
+        tls = client_ctx.wrap_socket(sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+        tls.do_handshake()
+        duration = time.perf_counter() - started
+        peer = _peer_certificate(tls)
+        version, cipher = tls.version(), tls.cipher()[0]
+        tls.sendall(b"hello\n")
+        if not tls.recv(4096):
+            raise ConnectionResetError("the server closed the connection without answering")
+    except (OSError, ssl.SSLError) as e:
+        error = e
+    finally:
+        observed = observer.pop(tls) if tls is not None else _Observed()
+        view = _peer_view("client", peer, error, observed)
+        (tls or sock).close()
+    return view, version, cipher, observed.group, duration
+
+
+# --------------------------------------------------------------------------------------------
+# Many connections
+
+
+Handler = Callable[[ssl.SSLSocket, PeerView], None]
+
+
+class LoopbackServer:
+    """A TLS server on 127.0.0.1 that handles connections in threads until stopped.
+
+    >>> with LoopbackServer(server_context(cert, trust=ca, mutual=True)) as srv:
+    ...     connect(srv.address, client_context(ca, certificate=alice))
+
+    ``handler(tls_socket, peer_view)`` is called after each successful handshake (default: read
+    one message and answer with the client's identity). What each connection saw is appended to
+    :attr:`connections`.
+    """
+
+    def __init__(self, context: ssl.SSLContext, *, handler: Handler = reply_with_identity, host: str = "127.0.0.1",
+                 port: int = 0, timeout: float = DEFAULT_TIMEOUT, backlog: int = 256):
+        self.context = context
+        self.handler = handler
+        self.timeout = timeout
+        self.connections: list[PeerView] = []
+        self._host, self._port, self._backlog = host, port, backlog
+        self._observer: _Observer | None = None
+        self._listener: socket.socket | None = None
+        self._stopping = threading.Event()
+        self._workers: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+        self._accept_thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        if self._listener is None:
+            raise RuntimeError("the server is not running; use it in a `with` block or call start()")
+        return self._listener.getsockname()[:2]
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    def start(self) -> "LoopbackServer":
+        if self._listener is not None:
+            raise RuntimeError("the server is already running")
+        self._observer = _Observer(self.context)
+        self._listener = _listen(self._host, self._port, self._backlog)
+        # A short accept timeout lets the loop notice stop() even where closing does not wake accept().
+        self._listener.settimeout(0.5)
+        self._stopping.clear()
+        self._accept_thread = threading.Thread(target=self._accept_loop, name="mtlslib-server-accept", daemon=True)
+        self._accept_thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, wait for the connections in progress, and close everything."""
+        if self._listener is None:
+            return
+        self._stopping.set()
+        try:  # wake a blocked accept() at once
+            socket.create_connection(self.address, timeout=1).close()
+        except OSError:
+            pass
+        self._accept_thread.join(self.timeout + 2)
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            worker.join(self.timeout * 2 + 1)
+        self._listener.close()
+        self._listener = None
+
+    def __enter__(self) -> "LoopbackServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except (socket.timeout, TimeoutError):
+                continue
+            except OSError:
+                break
+            if self._stopping.is_set():
+                conn.close()
+                break
+            worker = threading.Thread(target=self._handle, args=(conn,), name="mtlslib-server-connection", daemon=True)
+            with self._lock:
+                self._workers.add(worker)
+            worker.start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            view = _serve_connection(conn, self.context, self._observer, self.timeout, self.handler)
+            with self._lock:
+                self.connections.append(view)
+        finally:
+            with self._lock:
+                self._workers.discard(threading.current_thread())
+
+
+@dataclass
+class Connection:
+    """A client connection made by :func:`connect`: the TLS socket and what the client saw."""
+
+    tls: ssl.SSLSocket
+    view: PeerView
+    duration: float = field(default=0.0)
+
+    def request(self, data: bytes = b"hello\n") -> bytes:
+        """Send ``data`` and return the first answer (empty if the server closed)."""
+        self.tls.sendall(data)
+        return self.tls.recv(65536)
+
+    def close(self) -> None:
+        self.tls.close()
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def connect(address: tuple[str, int], context: ssl.SSLContext, *, server_hostname: str = "localhost",
+            timeout: float = DEFAULT_TIMEOUT) -> Connection:
+    """Open a TLS connection to a loopback server and finish the handshake.
+
+    Raises :class:`HandshakeTimeout` when the server stops answering, and ``ssl.SSLError`` (with
+    OpenSSL's reason) when the handshake is refused.
+    """
+    host, port = loopback_address(address[0]), address[1]
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        started = time.perf_counter()
+        sock.connect((host, port))
+        tls = context.wrap_socket(sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+        sock = tls
+        tls.do_handshake()
+        duration = time.perf_counter() - started
+    except (socket.timeout, TimeoutError):
+        sock.close()
+        raise HandshakeTimeout(
+            f"{host}:{port} did not complete the TLS handshake within {timeout:g} s; "
+            "the server may be stalled or not speaking TLS"
+        ) from None
+    except BaseException:
+        sock.close()
+        raise
+    return Connection(tls, _peer_view("client", _peer_certificate(tls), None, _Observed()), duration)

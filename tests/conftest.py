@@ -1,0 +1,83 @@
+"""Shared fixtures. Every test is also a leak check: it must leave behind no thread, no open
+socket and no temporary file (and warnings, ResourceWarning included, are errors: pyproject.toml)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mtlslib.pki import CertificateAuthority
+
+
+def _open_sockets() -> set[str]:
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.exists():  # not Linux: the thread and temp-file checks still run
+        return set()
+    sockets = set()
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(fd_dir / fd)
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            sockets.add(target)
+    return sockets
+
+
+def _mtlslib_temp_entries() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("mtlslib-*")}
+
+
+@pytest.fixture(autouse=True)
+def no_leaks():
+    threads_before = set(threading.enumerate())
+    sockets_before = _open_sockets()
+    temp_before = _mtlslib_temp_entries()
+    yield
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        gc.collect()
+        extra_threads = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+        extra_sockets = _open_sockets() - sockets_before
+        if not extra_threads and not extra_sockets:
+            break
+        time.sleep(0.02)
+    assert not extra_threads, f"threads left running: {[t.name for t in extra_threads]}"
+    assert not extra_sockets, f"sockets left open: {sorted(extra_sockets)}"
+    assert _mtlslib_temp_entries() <= temp_before, "temporary files left behind"
+
+
+@pytest.fixture(scope="session")
+def ca() -> CertificateAuthority:
+    """A seeded root CA shared by tests that only need something to trust."""
+    return CertificateAuthority.create("Test Root CA", seed="tests")
+
+
+@pytest.fixture(scope="session")
+def issuing_ca(ca) -> CertificateAuthority:
+    return ca.create_intermediate("Test Issuing CA")
+
+
+@pytest.fixture(scope="session")
+def server_cert(issuing_ca):
+    return issuing_ca.issue_server("localhost", "127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def client_cert(issuing_ca):
+    return issuing_ca.issue_client("alice@example.test")
+
+
+@pytest.fixture(scope="session")
+def openssl_bin() -> str:
+    path = shutil.which("openssl")
+    if path is None:
+        pytest.skip("the openssl command-line tool is not installed")
+    return path
