@@ -15,7 +15,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-__all__ = ["dot_install_command", "environment_report", "ensure_dot"]
+__all__ = ["dot_install_command", "environment_report", "ensure_dot", "readiness"]
 
 _PACKAGES = ("cryptography", "jupyterlab", "matplotlib", "graphviz", "nbval", "pytest")
 
@@ -79,6 +79,27 @@ def environment_report() -> dict[str, str]:
             report[package] = "MISSING: run `make lab` (or pip install -r requirements.txt)"
     report["graphviz dot"] = _dot_version() or f"MISSING: {dot_install_command()}"
     return report
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+
+
+def readiness() -> str:
+    """One line per requirement, ``ok`` or what to do: identical on every machine that is ready."""
+    checks = [("Python 3.11 or newer", sys.version_info >= (3, 11), "use Python 3.11+ (make PYTHON=python3.11 lab)"),
+              ("OpenSSL 3 behind the ssl module", ssl.OPENSSL_VERSION_INFO >= (3, 0), "use a Python built with OpenSSL 3")]
+    for package, minimum in (("cryptography", (45, 0)), ("graphviz", (0, 20)), ("matplotlib", (3, 8))):
+        try:
+            found = _version_tuple(metadata.version(package)) >= minimum
+        except metadata.PackageNotFoundError:
+            found = False
+        checks.append((f"{package} {'.'.join(map(str, minimum))} or newer", found, "run `make lab` from the repository"))
+    checks.append(("graphviz's dot program", shutil.which("dot") is not None, dot_install_command()))
+    width = max(len(name) for name, _, _ in checks) + 3
+    lines = [f"{name + ' ':.<{width}} {'ok' if ok else 'MISSING: ' + fix}" for name, ok, fix in checks]
+    lines.append("Ready." if all(ok for _, ok, _ in checks) else "Not ready yet: fix the lines marked MISSING.")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
