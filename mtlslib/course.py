@@ -7,6 +7,7 @@ the chapters that are really there.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,8 @@ def _opening(notebook: Path) -> tuple[str, str]:
     markdown = next(("".join(c["source"]) for c in cells if c.get("cell_type") == "markdown"), "")
     paragraphs = [p.strip() for p in markdown.split("\n\n") if p.strip()]
     title = next((p.lstrip("# ").splitlines()[0] for p in paragraphs if p.startswith("# ")), notebook.stem)
-    goal = next((" ".join(p.split()) for p in paragraphs if not p.startswith("#")), "")
+    opening = next((" ".join(p.split()) for p in paragraphs if not p.startswith("#")), "")
+    goal = re.split(r"(?<=[.!?])\s", opening, maxsplit=1)[0]  # the first sentence says what you will do
     return title, goal
 
 

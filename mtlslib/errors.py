@@ -35,3 +35,14 @@ class NotLoopbackError(MtlsLibError, ValueError):
 class HandshakeTimeout(MtlsLibError, TimeoutError):
     """A peer stopped answering: a network step did not finish within its timeout."""
 
+
+
+class DecodeError(MtlsLibError, ValueError):
+    """Captured TLS bytes that cannot be decoded: truncated, malformed, or not TLS at all.
+
+    The message says where (which record or message, at which offset) and what was expected.
+    """
+
+
+class DecryptError(DecodeError):
+    """A TLS 1.3 record that does not open with the keys derived from the key log."""

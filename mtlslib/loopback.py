@@ -19,6 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable, Union
 
 from .errors import HandshakeTimeout, NotLoopbackError, ProfileError, PurposeError
@@ -229,27 +230,57 @@ class _Observed:
     group: str | None = None
 
 
+_ALERT, _HANDSHAKE = 21, 22  # TLS content types
+_SERVER_HELLO, _SERVER_KEY_EXCHANGE = 2, 12  # handshake message types
+# The C-level slot behind ssl.SSLContext._msg_callback. ssl's own wrapper turns three arguments
+# into enums on every call (record headers included, some 40 calls per side per handshake), which
+# costs more than the work being watched; the slot itself passes plain ints.
+_MSG_CALLBACK_SLOT = vars(getattr(ssl, "_SSLContext", object)).get("_msg_callback")
+
+
 class _Observer:
     """Reads alerts and the key-exchange group from OpenSSL's message callback, per connection."""
 
     def __init__(self, ctx: ssl.SSLContext):
         self._by_connection: dict[int, _Observed] = {}
         self._lock = threading.Lock()
-        if hasattr(ctx, "_msg_callback"):  # CPython's (private, test-suite) hook; optional extra detail
+        self._ctx = ctx
+        self._previous = None
+        self._callback = self._make_callback()
+        if hasattr(_MSG_CALLBACK_SLOT, "__set__"):
+            self._previous = _MSG_CALLBACK_SLOT.__get__(ctx)
+            self._callback.user_function = self._callback  # what ssl.SSLContext._msg_callback reads back
+            _MSG_CALLBACK_SLOT.__set__(ctx, self._callback)
+        elif hasattr(ctx, "_msg_callback"):  # CPython's (private, test-suite) hook; optional extra detail
+            self._previous = ctx._msg_callback
             ctx._msg_callback = self._callback
 
-    def _callback(self, conn, direction, version, content_type, msg_type, data) -> None:
-        if content_type == ssl._TLSContentType.ALERT and len(data) == 2 and data[0] == 2:
-            observed = self._get(conn)
-            description = _ALERT_NAMES.get(data[1], f"alert {data[1]}")
-            if direction == "write":
-                observed.alert_sent = observed.alert_sent or description
-            else:
-                observed.alert_received = observed.alert_received or description
-        elif content_type == ssl._TLSContentType.HANDSHAKE and data[:1] in (b"\x02", b"\x0c"):
-            group = _key_exchange_group(data)
-            if group:
-                self._get(conn).group = group
+    def _make_callback(self):
+        get = self._get
+
+        def callback(conn, direction, version, content_type, msg_type, data) -> None:
+            if content_type == _ALERT:
+                if len(data) == 2 and data[0] == 2:  # fatal: warnings (close_notify) explain nothing
+                    observed = get(conn)
+                    description = _ALERT_NAMES.get(data[1], f"alert {data[1]}")
+                    if direction == "write":
+                        observed.alert_sent = observed.alert_sent or description
+                    else:
+                        observed.alert_received = observed.alert_received or description
+            elif content_type == _HANDSHAKE and direction == "read" and data[0] in (_SERVER_HELLO, _SERVER_KEY_EXCHANGE):
+                group = _key_exchange_group(data)
+                if group:
+                    get(conn).group = group
+
+        return callback
+
+    def detach(self) -> None:
+        """Give the context back its previous message callback (a user's context outlives us)."""
+        if hasattr(_MSG_CALLBACK_SLOT, "__set__"):
+            if getattr(_MSG_CALLBACK_SLOT.__get__(self._ctx), "user_function", None) is self._callback:
+                _MSG_CALLBACK_SLOT.__set__(self._ctx, self._previous)
+        elif getattr(self._ctx, "_msg_callback", None) is self._callback:
+            self._ctx._msg_callback = self._previous
 
     def _get(self, conn) -> _Observed:
         with self._lock:
@@ -263,7 +294,7 @@ class _Observer:
 def _key_exchange_group(message: bytes) -> str | None:
     """The named group in a ServerHello key_share (TLS 1.3) or ServerKeyExchange (TLS 1.2)."""
     try:
-        if message[0] == 0x0C:  # ServerKeyExchange: curve_type 3 (named_curve), then the group
+        if message[0] == _SERVER_KEY_EXCHANGE:  # curve_type 3 (named_curve), then the group
             return _GROUP_NAMES.get(int.from_bytes(message[5:7], "big")) if message[4] == 3 else None
         pos = 4 + 2 + 32
         pos += 1 + message[pos]  # legacy session id
@@ -282,6 +313,9 @@ def _key_exchange_group(message: bytes) -> str | None:
     return None
 
 
+_STOPPED = "the server stopped before this connection finished"
+
+
 def _error_text(error: BaseException) -> str:
     if isinstance(error, (socket.timeout, TimeoutError)):
         return "timed out waiting for the peer"
@@ -293,21 +327,70 @@ def _error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+@lru_cache(maxsize=256)
+def _describe_der(der: bytes) -> tuple[str, tuple[str, ...]]:
+    # A server meets the same few client certificates over and over: parse each one once.
+    cert = x509.load_der_x509_certificate(der)
+    return cert.subject.rfc4514_string(), _san_entries(cert)
+
+
 def _peer_certificate(tls: ssl.SSLSocket) -> tuple[str | None, tuple[str, ...]]:
     """Subject and SAN entries of the verified peer certificate; read right after the handshake,
     because a later alert puts the connection in a state where OpenSSL no longer reports them."""
     peer_der = tls.getpeercert(binary_form=True)
     if not peer_der:
         return None, ()
-    cert = x509.load_der_x509_certificate(peer_der)
-    return cert.subject.rfc4514_string(), _san_entries(cert)
+    return _describe_der(peer_der)
 
 
-def _peer_view(role: str, peer: tuple[str | None, tuple[str, ...]] | None, error: BaseException | None,
+def _peer_view(role: str, peer: tuple[str | None, tuple[str, ...]] | None, error: BaseException | str | None,
                observed: _Observed) -> PeerView:
     subject, names = peer or (None, ())
-    return PeerView(role, peer is not None, subject, names, _error_text(error) if error else None,
-                    observed.alert_sent, observed.alert_received)
+    if isinstance(error, BaseException):
+        error = _error_text(error)
+    return PeerView(role, peer is not None, subject, names, error, observed.alert_sent, observed.alert_received)
+
+
+def _no_delay(sock: socket.socket) -> None:
+    # TLS writes small records back to back (a reply, then close_notify); with Nagle's algorithm
+    # the second waits for the peer's delayed ACK, about 40 ms on Linux.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def drain_before_close(sock: socket.socket, linger: float) -> None:
+    """After a failed handshake, let the peer read the alert that explains it before we close.
+
+    Closing a socket that still holds unread input (the peer's next flight or its first request,
+    sent before it learned of the failure) makes the kernel send a reset, and a reset can reach
+    the peer before it has read the alert: it would report "EOF occurred" or "connection reset"
+    instead of OpenSSL's reason. So: half-close, and read until the peer closes (or ``linger``
+    seconds pass). The caller closes the socket afterwards.
+    """
+    deadline = time.monotonic() + linger
+    try:
+        # Plain-socket calls: the TLS session is dead, only the TCP connection is left to end.
+        socket.socket.shutdown(sock, socket.SHUT_WR)
+        while (remaining := deadline - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            if not socket.socket.recv(sock, 65536):
+                return
+    except OSError:
+        pass
+
+
+def _close(tls: socket.socket, error: BaseException | None, linger: float) -> None:
+    """Close ``tls``: after success with a close_notify alert, as TLS requires (without one,
+    OpenSSL 3 peers report "unexpected eof while reading"); after a TLS failure, first let the
+    peer read the alert (see above)."""
+    if error is None and isinstance(tls, ssl.SSLSocket):
+        try:
+            tls.settimeout(linger)
+            tls.unwrap()  # sends close_notify, then waits (briefly) for the peer's close_notify or EOF
+        except (OSError, ValueError):
+            pass
+    elif isinstance(error, ssl.SSLError) and not isinstance(error, ssl.SSLEOFError) and linger > 0:
+        drain_before_close(tls, linger)
+    tls.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,7 +412,8 @@ def handshake(server: IssuedCertificate, client: IssuedCertificate | None = None
     side of the handshake, and learns of the rejection only when it next reads.
     """
     mutual = client is not None if mutual is None else mutual
-    client_trust, server_trust = client_trust or trust, server_trust or trust
+    client_trust = trust if client_trust is None else client_trust
+    server_trust = trust if server_trust is None else server_trust
     if client_trust is None:
         raise ProfileError("the client needs something to trust: pass trust=ca (or client_trust=...)")
     server_ctx, server_observer = _reusable_context(
@@ -346,6 +430,9 @@ def handshake(server: IssuedCertificate, client: IssuedCertificate | None = None
         try:
             client_view, version, cipher, group, duration = _client_round_trip(
                 listener.getsockname(), client_ctx, client_observer, server_hostname, timeout)
+        except BaseException:
+            _wake_accept(listener)  # the client may never have connected: don't let the server wait it out
+            raise
         finally:
             thread.join(timeout * 2 + 1)
     if thread.is_alive():  # pragma: no cover - every server step has its own timeout
@@ -353,6 +440,13 @@ def handshake(server: IssuedCertificate, client: IssuedCertificate | None = None
     server_view = server_report["view"]
     ok = client_view.error is None and server_view.error is None and server_view.handshake_done
     return HandshakeResult(ok, version, cipher, group, client_view, server_view, duration, mutual)
+
+
+def _wake_accept(listener: socket.socket) -> None:
+    try:  # on Linux this ends a blocked accept() at once; elsewhere the accept timeout does
+        listener.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 _CONTEXT_CACHE: "OrderedDict[tuple, tuple[ssl.SSLContext, _Observer]]" = OrderedDict()
@@ -395,20 +489,46 @@ def _serve_once(listener, server_ctx, observer, timeout, report) -> None:
     report["view"] = _serve_connection(conn, server_ctx, observer, timeout, reply_with_identity)
 
 
-def _serve_connection(conn: socket.socket, server_ctx, observer, timeout, handler) -> PeerView:
+# After a failed handshake, how long a side waits for its peer to read the alert and hang up.
+_LINGER = 1.0
+
+
+def _serve_connection(conn: socket.socket, server_ctx, observer, timeout, handler, tracked=None) -> PeerView:
+    """Handshake, run ``handler`` and close; what the server saw. ``tracked`` (a LoopbackServer's
+    bookkeeping) lets ``stop()`` cut the connection short."""
     conn.settimeout(timeout)
-    tls, peer, error = None, None, None
+    _no_delay(conn)
     try:
-        tls = server_ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        tls = server_ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)  # no I/O yet
+    except OSError as error:
+        conn.close()
+        return _peer_view("server", None, error, _Observed())
+    if tracked is not None:
+        tracked.start(tls)
+    peer, error = None, None
+    try:
         tls.do_handshake()
         peer = _peer_certificate(tls)
-        handler(tls, _peer_view("server", peer, None, _Observed()))
-    except (OSError, ssl.SSLError) as e:
+        if tracked is not None:
+            tracked.busy = True
+        try:
+            handler(tls, _peer_view("server", peer, None, _Observed()))
+        except OSError:
+            raise
+        except Exception as e:  # a bug in the handler fails its connection, not the server
+            error = f"the handler raised {type(e).__name__}: {e}"
+    except OSError as e:  # ssl.SSLError included
         error = e
     finally:
-        view = _peer_view("server", peer, error, observer.pop(tls) if tls is not None else _Observed())
-        (tls or conn).close()
-    return view
+        observed = observer.pop(tls) if observer is not None else _Observed()
+        if tracked is not None:
+            tracked.busy = False
+            if tracked.aborted:
+                error = _STOPPED
+        _close(tls, error, min(timeout, _LINGER))
+        if tracked is not None:
+            tracked.finish()
+    return _peer_view("server", peer, error, observed)
 
 
 def reply_with_identity(tls: ssl.SSLSocket, peer: PeerView) -> None:
@@ -425,6 +545,7 @@ def _client_round_trip(address, client_ctx, observer, server_hostname, timeout):
     sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
+        _no_delay(sock)
         started = time.perf_counter()
         sock.connect(address)
         tls = client_ctx.wrap_socket(sock, server_hostname=server_hostname, do_handshake_on_connect=False)
@@ -435,12 +556,12 @@ def _client_round_trip(address, client_ctx, observer, server_hostname, timeout):
         tls.sendall(b"hello\n")
         if not tls.recv(4096):
             raise ConnectionResetError("the server closed the connection without answering")
-    except (OSError, ssl.SSLError) as e:
+    except OSError as e:  # ssl.SSLError included
         error = e
     finally:
         observed = observer.pop(tls) if tls is not None else _Observed()
         view = _peer_view("client", peer, error, observed)
-        (tls or sock).close()
+        _close(tls or sock, error, min(timeout, _LINGER))
     return view, version, cipher, observed.group, duration
 
 
@@ -449,6 +570,45 @@ def _client_round_trip(address, client_ctx, observer, server_hostname, timeout):
 
 
 Handler = Callable[[ssl.SSLSocket, PeerView], None]
+
+# Idle workers waiting in accept(): enough that a connection never waits for a thread to start,
+# few enough that a burst of clients does not leave a crowd of threads behind.
+_SPARE_WORKERS = 2
+_MAX_IDLE_WORKERS = 8
+# Where shutting down a listening socket does not wake accept() (it does on Linux), idle workers
+# notice stop() within this many seconds.
+_ACCEPT_POLL = 0.25
+# A handshake on loopback takes milliseconds; one still unfinished after this long at stop() has
+# a stalled or silent peer, and is cut short rather than waited for.
+_HANDSHAKE_GRACE = 0.2
+
+
+class _Tracked:
+    """A LoopbackServer's record of one connection in progress, so that stop() can end it."""
+
+    __slots__ = ("server", "sock", "busy", "aborted")
+
+    def __init__(self, server: "LoopbackServer"):
+        self.server, self.sock, self.busy, self.aborted = server, None, False, False
+
+    def start(self, tls: ssl.SSLSocket) -> None:
+        with self.server._lock:
+            self.sock = tls
+            self.server._in_progress.add(self)
+            if self.server._stopping.is_set():
+                self.abort()
+
+    def abort(self) -> None:
+        """Make the connection's blocked reads and writes fail at once (caller holds the lock)."""
+        self.aborted = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed or reset
+            pass
+
+    def finish(self) -> None:
+        with self.server._lock:
+            self.server._in_progress.discard(self)
 
 
 class LoopbackServer:
@@ -459,7 +619,8 @@ class LoopbackServer:
 
     ``handler(tls_socket, peer_view)`` is called after each successful handshake (default: read
     one message and answer with the client's identity). What each connection saw is appended to
-    :attr:`connections`.
+    :attr:`connections`. Every connection has its own thread, so a stalled peer delays no other
+    client; each network step has ``timeout`` seconds.
     """
 
     def __init__(self, context: ssl.SSLContext, *, handler: Handler = reply_with_identity, host: str = "127.0.0.1",
@@ -468,13 +629,14 @@ class LoopbackServer:
         self.handler = handler
         self.timeout = timeout
         self.connections: list[PeerView] = []
-        self._host, self._port, self._backlog = host, port, backlog
+        self._host, self._port, self._backlog = loopback_address(host), port, backlog
         self._observer: _Observer | None = None
         self._listener: socket.socket | None = None
         self._stopping = threading.Event()
-        self._workers: set[threading.Thread] = set()
         self._lock = threading.Lock()
-        self._accept_thread: threading.Thread | None = None
+        self._workers: set[threading.Thread] = set()
+        self._idle = 0  # workers waiting in accept()
+        self._in_progress: set[_Tracked] = set()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -489,31 +651,32 @@ class LoopbackServer:
     def start(self) -> "LoopbackServer":
         if self._listener is not None:
             raise RuntimeError("the server is already running")
+        listener = _listen(self._host, self._port, self._backlog)
+        listener.settimeout(_ACCEPT_POLL)
         self._observer = _Observer(self.context)
-        self._listener = _listen(self._host, self._port, self._backlog)
-        # A short accept timeout lets the loop notice stop() even where closing does not wake accept().
-        self._listener.settimeout(0.5)
+        self._listener = listener
         self._stopping.clear()
-        self._accept_thread = threading.Thread(target=self._accept_loop, name="mtlslib-server-accept", daemon=True)
-        self._accept_thread.start()
+        with self._lock:
+            self._idle = 0  # a previous run's workers left without saying so
+            for _ in range(_SPARE_WORKERS):
+                self._spawn_worker()
         return self
 
     def stop(self) -> None:
-        """Stop accepting, wait for the connections in progress, and close everything."""
+        """Stop accepting and close everything; wait for connections in progress, up to ``timeout``
+        for one in its handler, briefly for one still in its handshake (a stalled peer)."""
         if self._listener is None:
             return
         self._stopping.set()
-        try:  # wake a blocked accept() at once
-            socket.create_connection(self.address, timeout=1).close()
-        except OSError:
-            pass
-        self._accept_thread.join(self.timeout + 2)
-        with self._lock:
-            workers = list(self._workers)
-        for worker in workers:
-            worker.join(self.timeout * 2 + 1)
+        _wake_accept(self._listener)
+        self._join_workers(_HANDSHAKE_GRACE)
+        self._abort(busy_too=False)
+        self._join_workers(self.timeout)
+        self._abort(busy_too=True)
+        self._join_workers(_ACCEPT_POLL + 1)
         self._listener.close()
         self._listener = None
+        self._observer.detach()
 
     def __enter__(self) -> "LoopbackServer":
         return self.start()
@@ -521,30 +684,52 @@ class LoopbackServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _accept_loop(self) -> None:
+    def _spawn_worker(self) -> None:
+        # Caller holds the lock, so stop() never sees a worker registered but not yet started.
+        # Workers stay listed until they are dead, not merely done: stop() joins every one.
+        self._workers = {w for w in self._workers if w.is_alive()}
+        worker = threading.Thread(target=self._work, args=(self._listener,), name="mtlslib-server-connection",
+                                  daemon=True)
+        self._workers.add(worker)
+        self._idle += 1
+        worker.start()
+
+    def _join_workers(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+
+    def _abort(self, busy_too: bool) -> None:
+        with self._lock:
+            for tracked in self._in_progress:
+                if busy_too or not tracked.busy:
+                    tracked.abort()
+
+    def _work(self, listener: socket.socket) -> None:
+        # Every worker takes its turn in accept() and then serves what it accepted itself: no
+        # hand-over between threads on the way from accept() to the handshake.
         while not self._stopping.is_set():
             try:
-                conn, _ = self._listener.accept()
-            except (socket.timeout, TimeoutError):
+                conn, _ = listener.accept()
+            except TimeoutError:
                 continue
             except OSError:
-                break
-            if self._stopping.is_set():
-                conn.close()
-                break
-            worker = threading.Thread(target=self._handle, args=(conn,), name="mtlslib-server-connection", daemon=True)
+                if self._stopping.is_set():  # stop() shut the listener down
+                    return
+                time.sleep(_ACCEPT_POLL)  # out of file descriptors, say: retry rather than leave nobody in accept()
+                continue
             with self._lock:
-                self._workers.add(worker)
-            worker.start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        try:
-            view = _serve_connection(conn, self.context, self._observer, self.timeout, self.handler)
+                self._idle -= 1
+                if self._idle == 0 and not self._stopping.is_set():
+                    self._spawn_worker()  # so that the next client finds someone in accept()
+            view = _serve_connection(conn, self.context, self._observer, self.timeout, self.handler, _Tracked(self))
             with self._lock:
                 self.connections.append(view)
-        finally:
-            with self._lock:
-                self._workers.discard(threading.current_thread())
+                if self._idle >= _MAX_IDLE_WORKERS:
+                    return
+                self._idle += 1
 
 
 @dataclass
@@ -556,9 +741,18 @@ class Connection:
     duration: float = field(default=0.0)
 
     def request(self, data: bytes = b"hello\n") -> bytes:
-        """Send ``data`` and return the first answer (empty if the server closed)."""
-        self.tls.sendall(data)
-        return self.tls.recv(65536)
+        """Send ``data`` and return the first answer (empty if the server closed).
+
+        In TLS 1.3 this is where a client certificate refused by the server shows up: as an
+        ``ssl.SSLError`` carrying the server's alert.
+        """
+        try:
+            self.tls.sendall(data)
+            return self.tls.recv(65536)
+        except (socket.timeout, TimeoutError):
+            raise HandshakeTimeout(
+                f"no answer from the server within {self.tls.gettimeout():g} s"
+            ) from None
 
     def close(self) -> None:
         self.tls.close()
@@ -575,18 +769,21 @@ def connect(address: tuple[str, int], context: ssl.SSLContext, *, server_hostnam
     """Open a TLS connection to a loopback server and finish the handshake.
 
     Raises :class:`HandshakeTimeout` when the server stops answering, and ``ssl.SSLError`` (with
-    OpenSSL's reason) when the handshake is refused.
+    OpenSSL's reason) when the handshake is refused. Refuses (:class:`NotLoopbackError`) any
+    address outside the loopback range before opening a socket.
     """
     host, port = loopback_address(address[0]), address[1]
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
+        _no_delay(sock)
         started = time.perf_counter()
         sock.connect((host, port))
         tls = context.wrap_socket(sock, server_hostname=server_hostname, do_handshake_on_connect=False)
         sock = tls
         tls.do_handshake()
         duration = time.perf_counter() - started
+        view = _peer_view("client", _peer_certificate(tls), None, _Observed())
     except (socket.timeout, TimeoutError):
         sock.close()
         raise HandshakeTimeout(
@@ -596,4 +793,4 @@ def connect(address: tuple[str, int], context: ssl.SSLContext, *, server_hostnam
     except BaseException:
         sock.close()
         raise
-    return Connection(tls, _peer_view("client", _peer_certificate(tls), None, _Observed()), duration)
+    return Connection(tls, view, duration)

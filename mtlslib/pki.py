@@ -29,12 +29,12 @@ import os
 import re
 import ssl
 import tempfile
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -219,7 +219,10 @@ def _serial(stream: _SeedStream | None) -> int:
 # --------------------------------------------------------------------------------------------
 # Names and profiles
 
-_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+# Printable ASCII without space: anything else (a NUL, a newline, a non-ASCII letter) in a SAN is
+# either an encoding mistake or the classic name-confusion attack.
+_SAN_TEXT = re.compile(r"[\x21-\x7e]+")
 
 
 def _general_name(identity: str) -> x509.GeneralName:
@@ -232,23 +235,30 @@ def _general_name(identity: str) -> x509.GeneralName:
         pass
     if "://" in identity:
         scheme = identity.split("://", 1)[0]
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) or any(c.isspace() for c in identity):
-            raise ProfileError(f"{identity!r} is not a valid URI identity (expected e.g. spiffe://org.test/service)")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) or not _SAN_TEXT.fullmatch(identity):
+            raise ProfileError(
+                f"{identity!r} is not a valid URI identity (expected e.g. spiffe://org.test/service; "
+                "printable ASCII only, percent-encode anything else)"
+            )
         return x509.UniformResourceIdentifier(identity)
     if "@" in identity:
         local, _, domain = identity.rpartition("@")
-        if not local or not domain or any(c.isspace() for c in identity):
-            raise ProfileError(f"{identity!r} is not a valid email identity (expected name@domain)")
+        if not local or not domain or not _SAN_TEXT.fullmatch(identity):
+            raise ProfileError(
+                f"{identity!r} is not a valid email identity (expected name@domain in printable ASCII)"
+            )
         return x509.RFC822Name(identity)
     name = identity.lower().rstrip(".")
     labels = name.split(".")
     if labels[0] == "*" and len(labels) > 1:
         labels = labels[1:]
-    if not all(_DNS_LABEL.match(label) for label in labels):
+    if not all(_DNS_LABEL.fullmatch(label) for label in labels):
         raise ProfileError(
             f"{identity!r} is not a DNS name, IP address, email or URI; "
             "DNS names use letters, digits and hyphens (a leading '*.' makes a wildcard)"
         )
+    if len(name) > 253:
+        raise ProfileError(f"{identity[:40]!r}... is {len(name)} characters long; a DNS name has at most 253")
     return x509.DNSName(name)
 
 
@@ -258,14 +268,55 @@ def _format_general_name(name: x509.GeneralName) -> str:
     return f"{prefix}:{name.value}"
 
 
+# RFC 5280 upper bounds (ub-common-name, ub-organization-name); cryptography counts UTF-8 bytes.
+_NAME_LIMIT = 64
+
+
+def _fits_name_limit(text: str) -> bool:
+    return 1 <= len(text.encode()) <= _NAME_LIMIT
+
+
+def _check_name_attribute(what: str, value) -> None:
+    if not isinstance(value, str) or not _fits_name_limit(value):
+        raise ProfileError(
+            f"{what} {value!r} must be a string of 1 to {_NAME_LIMIT} characters (UTF-8 bytes): "
+            "X.509 limits that field"
+        )
+
+
 def _subject(common_name: str | None, organization: str | None) -> x509.Name:
     attributes = []
     if organization:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    # X.509 caps a common name at 64 characters; long identities (URIs) live in the SAN only.
-    if common_name and len(common_name) <= 64:
+    if common_name:
         attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attributes)
+
+
+def _ca_subject(name: str, organization: str | None) -> x509.Name:
+    # A CA's subject is the issuer name of everything it signs: RFC 5280 (and VERIFY_X509_STRICT)
+    # forbid it to be empty, so the name cannot be dropped the way a long leaf identity is.
+    _check_name_attribute("a CA name", name)
+    if organization is not None:
+        _check_name_attribute("organization", organization)
+    return _subject(name, organization)
+
+
+def _leaf_subject(common_name: str | None, first_identity: str, organization: str | None) -> x509.Name:
+    if common_name is not None:
+        _check_name_attribute("common_name", common_name)
+        return _subject(common_name, organization)
+    # Identities too long for a common name (long URIs) live in the SAN only.
+    return _subject(first_identity if _fits_name_limit(first_identity) else None, organization)
+
+
+def _check_path_length(path_length) -> None:
+    if path_length is not None and (isinstance(path_length, bool) or not isinstance(path_length, int)
+                                    or path_length < 0):
+        raise ProfileError(
+            f"path_length must be None (no limit) or a whole number >= 0 of intermediates allowed "
+            f"below this CA, not {path_length!r}"
+        )
 
 
 def _validity_window(validity: Validity) -> tuple[_dt.datetime, _dt.datetime]:
@@ -347,7 +398,17 @@ def _read_file(path) -> bytes:
 
 
 def _looks_like_der(data: bytes) -> bool:
-    return data[:1] == b"\x30" and b"-----BEGIN" not in data
+    """Whether ``data`` is exactly one DER SEQUENCE (what a DER certificate or key is); text that
+    merely starts with "0" (0x30) is not."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    first = data[1]
+    if first < 0x80:
+        return 2 + first == len(data)
+    count = first & 0x7F
+    if not 1 <= count <= 4 or len(data) < 2 + count:
+        return False
+    return 2 + count + int.from_bytes(data[2:2 + count], "big") == len(data)
 
 
 def load_pem_certificates(data: bytes, source: str = "<bytes>") -> list[x509.Certificate]:
@@ -381,8 +442,12 @@ def load_pem_private_key(data: bytes, source: str = "<bytes>", password: bytes |
             raise CertificateLoadError(f"{source}: the key is encrypted; give its password") from None
         raise CertificateLoadError(f"{source}: the key is not encrypted; give no password") from None
     except ValueError as e:
-        if password is not None and "password" in str(e).lower() or "decrypt" in str(e).lower():
+        if password is not None and ("password" in str(e).lower() or "decrypt" in str(e).lower()):
             raise CertificateLoadError(f"{source}: wrong password for this key") from None
+        # PEM encryption has no integrity check: about one wrong password in 200 decrypts to
+        # garbage with valid padding, which then fails to parse rather than to decrypt.
+        if password is not None and b"ENCRYPTED" in data:
+            raise CertificateLoadError(f"{source}: wrong password for this key (or the key is damaged)") from None
         raise CertificateLoadError(f"{source}: the private key is damaged and cannot be parsed") from None
     except UnsupportedAlgorithm as e:
         raise CertificateLoadError(f"{source}: unsupported key algorithm ({e})") from None
@@ -491,12 +556,15 @@ class CertificateAuthority(_HasCertificateAndKey):
     """
 
     def __init__(self, certificate: x509.Certificate, private_key, *, parent: "CertificateAuthority | None" = None,
-                 seed_stream: _SeedStream | None = None):
+                 seed_stream: _SeedStream | None = None, chain: Iterable[x509.Certificate] = ()):
         self.certificate = certificate
         self.private_key = private_key
         self.parent = parent
         self._stream = seed_stream
-        self._chain = (parent.certificate, *parent._chain) if parent is not None and parent.parent is not None else ()
+        self._is_root = parent is None and certificate.issuer == certificate.subject
+        # The intermediates between this CA and the root, nearest first; a loaded intermediate has
+        # no parent object, so it keeps the ones that followed it in its file.
+        self._chain = parent._chain_for_children if parent is not None else tuple(chain)
         self._issued = 0
         self._revoked: list[x509.RevokedCertificate] = []
 
@@ -511,26 +579,46 @@ class CertificateAuthority(_HasCertificateAndKey):
         ``seed`` makes everything it issues reproducible; ``path_length`` limits how many
         intermediates may follow (``None``: no limit).
         """
+        subject = _ca_subject(name, organization)
+        window = _validity_window(validity)
+        _check_path_length(path_length)
         stream = _SeedStream.from_user_seed(seed).child(f"root {name}") if seed is not None else None
         key = _new_private_key(key_type, stream and stream.child("key"))
-        subject = _subject(name, organization)
-        cert = cls._ca_certificate(subject, key.public_key(), subject, key, key.public_key(), validity, path_length, stream)
-        return cls(cert, key, seed_stream=stream)
+        public_key = key.public_key()
+        key_identifier = x509.SubjectKeyIdentifier.from_public_key(public_key)
+        cert = cls._ca_certificate(subject, public_key, key_identifier, subject, key,
+                                   x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(key_identifier),
+                                   window, path_length, stream)
+        return cls._with_key_identifier(cls(cert, key, seed_stream=stream), key_identifier)
 
     def create_intermediate(self, name: str, *, key_type: str | None = None, validity: Validity = "valid",
                             path_length: int | None = 0, organization: str | None = None) -> "CertificateAuthority":
         """A CA certified by this one (default path length 0: it may only issue leaves)."""
+        # Every check comes before _next_stream: a refused request must not shift what a seeded
+        # CA issues next.
+        subject = _ca_subject(name, organization if organization is not None else self._organization)
+        window = _validity_window(validity)
+        _check_path_length(path_length)
+        key_type = _check_key_type(key_type or self.key_type)
         stream = self._next_stream(f"intermediate {name}")
-        key = _new_private_key(key_type or self.key_type, stream and stream.child("key"))
-        subject = _subject(name, organization if organization is not None else self._organization)
-        cert = self._ca_certificate(subject, key.public_key(), self.certificate.subject, self.private_key,
-                                    self.private_key.public_key(), validity, path_length, stream)
-        return CertificateAuthority(cert, key, parent=self, seed_stream=stream)
+        key = _new_private_key(key_type, stream and stream.child("key"))
+        public_key = key.public_key()
+        key_identifier = x509.SubjectKeyIdentifier.from_public_key(public_key)
+        cert = self._ca_certificate(subject, public_key, key_identifier, self.certificate.subject,
+                                    self.private_key, self._authority_key_identifier, window, path_length, stream)
+        return self._with_key_identifier(CertificateAuthority(cert, key, parent=self, seed_stream=stream),
+                                         key_identifier)
 
     @staticmethod
-    def _ca_certificate(subject, public_key, issuer_name, issuer_key, issuer_public_key, validity,
-                        path_length, stream) -> x509.Certificate:
-        not_before, not_after = _validity_window(validity)
+    def _with_key_identifier(ca: "CertificateAuthority", key_identifier) -> "CertificateAuthority":
+        # Known already: spares parsing the new certificate's extensions back to find it.
+        ca._authority_key_identifier = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(key_identifier)
+        return ca
+
+    @staticmethod
+    def _ca_certificate(subject, public_key, key_identifier, issuer_name, issuer_key, authority_key_identifier,
+                        window, path_length, stream) -> x509.Certificate:
+        not_before, not_after = window
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject).issuer_name(issuer_name).public_key(public_key)
@@ -538,8 +626,8 @@ class CertificateAuthority(_HasCertificateAndKey):
             .not_valid_before(not_before).not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
             .add_extension(_CA_KEY_USAGE, critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public_key), critical=False)
+            .add_extension(key_identifier, critical=False)
+            .add_extension(authority_key_identifier, critical=False)
         )
         return _sign(builder, issuer_key, deterministic=stream is not None)
 
@@ -563,14 +651,18 @@ class CertificateAuthority(_HasCertificateAndKey):
         return self._issue_leaf((identity, *more_identities), usages, key_type, validity, common_name, server=False)
 
     def _issue_leaf(self, identities: Sequence[str], usages, key_type, validity, common_name, server: bool):
+        # Every check comes before _next_stream: a refused request must not shift what a seeded
+        # CA issues next.
         names = [_general_name(i) for i in identities]
-        stream = self._next_stream(("server " if server else "client ") + " ".join(identities))
-        key = _new_private_key(key_type or self.key_type, stream and stream.child("key"))
-        subject = _subject(common_name or identities[0], self._organization)
+        key_type = _check_key_type(key_type or self.key_type)
         not_before, not_after = _validity_window(validity)
+        subject = _leaf_subject(common_name or None, identities[0], self._organization)
+        stream = self._next_stream(("server " if server else "client ") + " ".join(identities))
+        key = _new_private_key(key_type, stream and stream.child("key"))
+        public_key = key.public_key()
         builder = (
             x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(self.certificate.subject).public_key(key.public_key())
+            .subject_name(subject).issuer_name(self.certificate.subject).public_key(public_key)
             .serial_number(_serial(stream))
             .not_valid_before(not_before).not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -578,19 +670,33 @@ class CertificateAuthority(_HasCertificateAndKey):
             .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             # An empty subject makes the SAN the only name, and RFC 5280 then wants it critical.
             .add_extension(x509.SubjectAlternativeName(names), critical=len(subject) == 0)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.private_key.public_key()),
-                           critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(self._authority_key_identifier, critical=False)
         )
         cert = _sign(builder, self.private_key, deterministic=stream is not None)
-        return IssuedCertificate(cert, key, chain=(self.certificate, *self._chain) if self.parent else (), issuer=self)
+        return IssuedCertificate(cert, key, chain=self._chain_for_children, issuer=self)
+
+    @property
+    def _chain_for_children(self) -> tuple[x509.Certificate, ...]:
+        """What a certificate issued by this CA must send after itself: this CA and the
+        intermediates above it, never the root (the verifier already has it)."""
+        return () if self._is_root else (self.certificate, *self._chain)
+
+    @cached_property
+    def _authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
+        # Verifiers match a child's AKI against this CA's SKI, so copy it rather than recompute it
+        # (a CA loaded from another tool may derive its SKI differently).
+        ski = _extension(self.certificate, x509.SubjectKeyIdentifier)
+        if ski is not None:
+            return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(self.private_key.public_key())
 
     def _next_stream(self, label: str) -> _SeedStream | None:
         # Numbered so that issuing the same name twice gives two different certificates.
         self._issued += 1
         return self._stream.child(f"{self._issued} {label}") if self._stream is not None else None
 
-    @property
+    @cached_property
     def _organization(self) -> str | None:
         values = self.certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
         return values[0].value if values else None
@@ -612,13 +718,18 @@ class CertificateAuthority(_HasCertificateAndKey):
 
     def revoke(self, certificate: "IssuedCertificate | x509.Certificate",
                reason: x509.ReasonFlags | None = None) -> None:
-        """Put ``certificate`` (one this CA issued) on this CA's CRL."""
+        """Put ``certificate`` (one this CA issued) on this CA's CRL; revoking it again changes nothing."""
         cert = certificate.certificate if isinstance(certificate, IssuedCertificate) else certificate
-        if cert.issuer != self.certificate.subject:
+        # The signature, not just the issuer name: two CAs may well share a name.
+        try:
+            cert.verify_directly_issued_by(self.certificate)
+        except (ValueError, TypeError, InvalidSignature):
             raise ProfileError(
-                f"{cert.subject.rfc4514_string()} was issued by {cert.issuer.rfc4514_string()}, "
-                f"not by {self.name}; revoke it with the CA that issued it"
-            )
+                f"{cert.subject.rfc4514_string() or '(empty subject)'} (issuer {cert.issuer.rfc4514_string()}) "
+                f"was not signed by this CA ({self.name}); revoke it with the CA that issued it"
+            ) from None
+        if cert.serial_number in self.revoked_serials:
+            return
         date = _SEEDED_REVOCATION_DATE if self._stream is not None else _dt.datetime.now(_UTC).replace(microsecond=0)
         entry = x509.RevokedCertificateBuilder().serial_number(cert.serial_number).revocation_date(date)
         if reason is not None:
@@ -642,8 +753,7 @@ class CertificateAuthority(_HasCertificateAndKey):
             .issuer_name(self.certificate.subject)
             .last_update(last_update).next_update(next_update)
             .add_extension(x509.CRLNumber(len(self._revoked) + 1), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.private_key.public_key()),
-                           critical=False)
+            .add_extension(self._authority_key_identifier, critical=False)
         )
         for entry in self._revoked:
             builder = builder.add_revoked_certificate(entry)
@@ -654,17 +764,22 @@ class CertificateAuthority(_HasCertificateAndKey):
         return self.crl.public_bytes(serialization.Encoding.PEM)
 
     def _default_stem(self) -> str:
-        return "root-ca" if self.parent is None else "issuing-ca"
+        return "root-ca" if self._is_root else "issuing-ca"
 
     @classmethod
     def load(cls, cert_file, key_file, *, password: bytes | None = None) -> "CertificateAuthority":
-        """A CA (treated as a root) from its PEM certificate and key files, e.g. to issue more
-        certificates from a CA written earlier."""
-        cert, key, _ = _load_pair(cert_file, key_file, password)
+        """A CA from its PEM certificate and key files, e.g. to issue more certificates from a CA
+        written earlier.
+
+        An intermediate keeps the certificates that follow it in ``cert_file`` (as :meth:`write`
+        leaves them) and hands them on to what it issues; its root is not known, so trust the
+        root separately rather than through :meth:`configure_trust`.
+        """
+        cert, key, chain = _load_pair(cert_file, key_file, password)
         constraints = _extension(cert, x509.BasicConstraints)
         if constraints is None or not constraints.ca:
             raise CertificateLoadError(f"{cert_file}: this certificate is not a CA (basicConstraints CA:TRUE missing)")
-        return cls(cert, key)
+        return cls(cert, key, chain=chain)
 
 
 class IssuedCertificate(_HasCertificateAndKey):
@@ -755,6 +870,11 @@ _EKU_NAMES = {
 }
 
 
+# The names RFC 5280 gives the bits (what OpenSSL and other tools' documentation use).
+_KEY_USAGE_NAMES = {"digital_signature": "digitalSignature", "key_encipherment": "keyEncipherment",
+                    "key_agreement": "keyAgreement", "key_cert_sign": "keyCertSign", "crl_sign": "cRLSign"}
+
+
 def _as_certificate(item: CertificateLike) -> x509.Certificate:
     if isinstance(item, x509.Certificate):
         return item
@@ -780,11 +900,7 @@ def describe(item: CertificateLike) -> str:
                         else f"path length {constraints.path_length}")
     else:
         ca = "no"
-    usages = []
-    if key_usage is not None:
-        for field in ("digital_signature", "key_encipherment", "key_agreement", "key_cert_sign", "crl_sign"):
-            if getattr(key_usage, field):
-                usages.append("".join(w.capitalize() if i else w for i, w in enumerate(field.split("_"))))
+    usages = [name for field, name in _KEY_USAGE_NAMES.items() if key_usage is not None and getattr(key_usage, field)]
     rows = [
         ("subject", cert.subject.rfc4514_string() or "(empty)"),
         ("issuer", cert.issuer.rfc4514_string() or "(empty)"),

@@ -35,8 +35,24 @@ def _mtlslib_temp_entries() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("mtlslib-*")}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_temp_dir(tmp_path_factory):
+    """Give the test run its own temporary directory, so that the temp-file check below sees only
+    what this run created (not, say, a benchmark running at the same time)."""
+    private = tmp_path_factory.mktemp("tmp")
+    saved_tempdir, saved_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = str(private)
+    os.environ["TMPDIR"] = str(private)
+    yield private
+    tempfile.tempdir = saved_tempdir
+    if saved_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = saved_env
+
+
 @pytest.fixture(autouse=True)
-def no_leaks():
+def no_leaks(private_temp_dir):
     threads_before = set(threading.enumerate())
     sockets_before = _open_sockets()
     temp_before = _mtlslib_temp_entries()

@@ -1,0 +1,303 @@
+"""The command line: ``python -m mtlslib COMMAND`` (or ``mtlslib COMMAND`` once installed).
+
+    python -m mtlslib pki pki/                  # root CA, issuing CA, server and client files
+    python -m mtlslib serve pki/ --mtls         # HTTPS on 127.0.0.1 that names its client
+    python -m mtlslib handshake --mtls --tls 1.2
+
+Each subcommand is a pair of functions, ``_add_NAME(subparsers)`` declaring its options and
+``_run_NAME(args)`` doing the work and returning the exit status, so a new option touches one pair.
+
+Bad input (a missing or damaged file, DER where PEM belongs, a wrong password, a key that is not
+the certificate's, an address that is not loopback, a port in use) ends with one line on stderr
+that names the file or address, and exit status 2. Only errors mtlslib raises on purpose and the
+operating-system errors of the step that failed are caught: anything else is a bug and should
+show its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import shlex
+import signal
+import ssl
+import sys
+import threading
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from . import __version__
+from .errors import MtlsLibError, PurposeError
+from .https import HttpsService
+from .loopback import _error_text, handshake
+from .pki import (
+    KEY_TYPES,
+    CertificateAuthority,
+    IssuedCertificate,
+    _read_file,
+    _slug,
+    load_pem_certificates,
+)
+
+__all__ = ["DEFAULT_P12_PASSWORD", "build_parser", "main"]
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
+
+ROOT_CA_NAME = "Course Root CA"
+ISSUING_CA_NAME = "Course Issuing CA"
+DEFAULT_SERVER_NAMES = ("localhost", "127.0.0.1")
+DEFAULT_CLIENT_NAMES = ("alice@example.test",)
+# Browsers and the macOS keychain refuse to import a PKCS#12 file without a password, so the
+# default is a password, and a well-known one: these files are for a course, not for secrets.
+DEFAULT_P12_PASSWORD = "mtlslib"
+# The handshake command is a demonstration: a fixed seed shows the same certificates every run.
+HANDSHAKE_SEED = "mtlslib handshake"
+
+
+class _BadInput(MtlsLibError):
+    """A problem with what the user gave on the command line, worded for the command line."""
+
+
+class _CoursePki(NamedTuple):
+    root: CertificateAuthority
+    issuing: CertificateAuthority
+    server: IssuedCertificate
+    clients: list[IssuedCertificate]
+
+
+def _build_pki(seed: str | None, key_type: str, server_names: Sequence[str],
+               client_names: Sequence[str]) -> _CoursePki:
+    """A root CA, one issuing CA under it, one server certificate for all ``server_names`` and one
+    client certificate per client name: the shape of a small real deployment."""
+    root = CertificateAuthority.create(ROOT_CA_NAME, seed=seed, key_type=key_type)
+    issuing = root.create_intermediate(ISSUING_CA_NAME)
+    return _CoursePki(root, issuing, issuing.issue_server(*server_names),
+                      [issuing.issue_client(name) for name in client_names])
+
+
+# --------------------------------------------------------------------------------------------
+# pki
+
+
+def _add_pki(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "pki", help="write a root CA, an issuing CA, a server and client certificates to DIR",
+        description="Write a small PKI to DIR: root-ca.pem, issuing-ca.pem, crl.pem, server.pem + server.key, "
+                    "and client-NAME.pem + .key + .p12 per client. Keys and .p12 files are mode 0600.")
+    parser.add_argument("dir", metavar="DIR", help="where to write the files (created if needed; files are replaced)")
+    parser.add_argument("--seed", metavar="S",
+                        help="derive every key, serial number and signature from S, so the same S writes the same "
+                             "files (all but the .p12, whose encryption salt is always fresh)")
+    parser.add_argument("--key-type", choices=KEY_TYPES, default="ecdsa-p256", metavar="TYPE",
+                        help=f"key type of every certificate: {', '.join(KEY_TYPES)} (default: ecdsa-p256)")
+    parser.add_argument("--server", metavar="NAME", action="append",
+                        help="a DNS name or IP address for the server certificate; repeat for more, all in one "
+                             f"certificate (default: {' '.join(DEFAULT_SERVER_NAMES)})")
+    parser.add_argument("--client", metavar="NAME", action="append",
+                        help="a client identity (name, email, spiffe:// URI); repeat for more, one certificate each "
+                             f"(default: {' '.join(DEFAULT_CLIENT_NAMES)})")
+    parser.add_argument("--p12-password", metavar="P", default=DEFAULT_P12_PASSWORD,
+                        help=f"password of the client .p12 files (default: {DEFAULT_P12_PASSWORD}; '' for none)")
+    parser.set_defaults(run=_run_pki)
+
+
+def _run_pki(args) -> int:
+    client_names = args.client or DEFAULT_CLIENT_NAMES
+    stems: dict[str, str] = {}
+    for name in client_names:
+        stem = f"client-{_slug(name)}"
+        if stem in stems:
+            raise _BadInput(f"--client {stems[stem]!r} and --client {name!r} would both be written as {stem}.pem; "
+                            "give distinct names")
+        stems[stem] = name
+    pki = _build_pki(args.seed, args.key_type, args.server or DEFAULT_SERVER_NAMES, client_names)
+
+    directory = Path(args.dir)
+    p12_note = f"password: {args.p12_password}" if args.p12_password else "no password"
+    written: list[tuple[str, str]] = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, data, purpose in (
+            ("root-ca.pem", pki.root.cert_pem, "root CA certificate: the trust anchor (curl --cacert; serve --mtls "
+                                               "trusts it for client certificates)"),
+            ("issuing-ca.pem", pki.issuing.cert_pem, "issuing CA certificate (intermediate); already inside every "
+                                                     "chain below"),
+            ("crl.pem", pki.issuing.crl_pem, "the issuing CA's certificate revocation list (empty: nothing revoked)"),
+        ):
+            (directory / name).write_bytes(data)
+            written.append((name, purpose))
+        pki.server.write(directory, "server")
+        written += [("server.pem", f"server certificate chain (server, then issuing CA) for "
+                                   f"{', '.join(pki.server.identities)}"),
+                    ("server.key", "server private key (mode 0600)")]
+        for stem, client in zip(stems, pki.clients):
+            client.write(directory, stem)
+            client.write_pkcs12(directory / f"{stem}.p12", args.p12_password or None)
+            written += [(f"{stem}.pem", f"client certificate chain (client, then issuing CA) for "
+                                        f"{', '.join(client.identities)}"),
+                        (f"{stem}.key", "client private key (mode 0600)"),
+                        (f"{stem}.p12", f"client key and chain as PKCS#12 for browsers (mode 0600); {p12_note}")]
+    except OSError as error:
+        raise _BadInput(f"{error.filename or directory}: cannot write there ({error.strerror})") from None
+
+    width = max(len(name) for name, _ in written)
+    for name, purpose in written:
+        print(f"{name:<{width}}  {purpose}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# serve
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 picks a free one)")
+    return int(text)
+
+
+def _add_serve(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="serve HTTPS on 127.0.0.1 with the files in DIR; each response names the client",
+        description="Serve HTTPS on a loopback address with DIR/server.pem and DIR/server.key (as written by "
+                    "`pki`). Every GET answers with who the client is. Stop with Ctrl-C.")
+    parser.add_argument("dir", metavar="DIR", help="the directory `pki` wrote")
+    parser.add_argument("--mtls", action="store_true",
+                        help="require a client certificate issued under DIR/root-ca.pem (mutual TLS)")
+    parser.add_argument("--port", type=_port, default=8443, help="port to listen on (default 8443; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
+    parser.add_argument("--key-password", metavar="P", help="password of DIR/server.key, if it is encrypted")
+    parser.set_defaults(run=_run_serve)
+
+
+def _run_serve(args) -> int:
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        problem = "not a directory" if directory.exists() else "no such directory"
+        raise _BadInput(f"{directory}: {problem}; make one with `python -m mtlslib pki {directory}`")
+    cert_file, key_file = directory / "server.pem", directory / "server.key"
+    password = args.key_password.encode() if args.key_password is not None else None
+    server_cert = IssuedCertificate.load(cert_file, key_file, password=password)
+    trust = None
+    if args.mtls:
+        trust_file = directory / "root-ca.pem"
+        trust = [certificate.public_bytes(Encoding.PEM) for certificate
+                 in load_pem_certificates(_read_file(trust_file), str(trust_file))]
+    try:
+        service = HttpsService(server_cert, trust=trust, mutual=args.mtls, host=args.host, port=args.port,
+                               log=lambda line: print(line, flush=True))
+    except PurposeError:
+        raise _BadInput(f"{cert_file}: not a server certificate (its extended key usage lacks serverAuth); "
+                        f"write one with `python -m mtlslib pki {directory}`") from None
+    except ssl.SSLError as error:
+        raise _BadInput(f"{cert_file}: OpenSSL cannot use this certificate and key ({_error_text(error)})") from None
+    try:
+        service.start()
+    except OSError as error:
+        raise _BadInput(_listen_problem(service.host, args.port, error)) from None
+
+    # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored;
+    # `kill -INT` is this server's documented way to stop, so take SIGINT back.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        try:
+            mode = (f"mutual TLS: client certificates issued under {directory / 'root-ca.pem'} required"
+                    if args.mtls else "TLS: no client certificate requested")
+            print(f"serving {service.url} ({mode})", flush=True)
+            print(f"try: {_curl_command(directory, service.url, args.mtls)}", flush=True)
+            print("stop with Ctrl-C", flush=True)
+            threading.Event().wait()
+        finally:
+            service.stop()
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    return 0
+
+
+def _listen_problem(host: str, port: int, error: OSError) -> str:
+    where = f"{host}:{port}"
+    if error.errno == errno.EADDRINUSE:
+        return f"{where}: port {port} is already in use; pick another with --port, or --port 0 for any free one"
+    if error.errno == errno.EACCES:
+        return f"{where}: not allowed to listen there (ports below 1024 need privileges); use a higher --port"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"{where}: this machine has no such loopback address"
+    return f"{where}: cannot listen there ({error.strerror})"
+
+
+def _curl_command(directory: Path, url: str, mtls: bool) -> str:
+    words = ["curl", "--cacert", str(directory / "root-ca.pem")]
+    if mtls:
+        clients = sorted(directory.glob("client-*.pem"))
+        client = clients[0] if clients else directory / "client-NAME.pem"
+        words += ["--cert", str(client), "--key", str(client.with_suffix(".key"))]
+    return shlex.join([*words, url])
+
+
+# --------------------------------------------------------------------------------------------
+# handshake
+
+
+def _add_handshake(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "handshake", help="run one real TLS handshake on 127.0.0.1 with throwaway certificates and show it",
+        description="Make a seeded root CA, issuing CA, server and client certificate in memory, run one TLS "
+                    "handshake and one round trip on 127.0.0.1, and print what each side saw. Exit status 0 if "
+                    "it succeeded, 1 if not.")
+    parser.add_argument("--mtls", action="store_true", help="the server requires a client certificate (mutual TLS)")
+    parser.add_argument("--tls", choices=("1.2", "1.3"),
+                        help="allow only this protocol version (default: both sides negotiate, which gives 1.3)")
+    parser.add_argument("--seed", metavar="S", default=HANDSHAKE_SEED,
+                        help=f"seed of the throwaway certificates (default: {HANDSHAKE_SEED!r})")
+    parser.add_argument("--key-type", choices=KEY_TYPES, default="ecdsa-p256", metavar="TYPE",
+                        help=f"key type of every certificate: {', '.join(KEY_TYPES)} (default: ecdsa-p256)")
+    parser.set_defaults(run=_run_handshake)
+
+
+def _handshake_arguments(args) -> dict:
+    """The keyword arguments of :func:`mtlslib.loopback.handshake` that the options ask for."""
+    pki = _build_pki(args.seed, args.key_type, DEFAULT_SERVER_NAMES, DEFAULT_CLIENT_NAMES)
+    return {"server": pki.server, "client": pki.clients[0] if args.mtls else None, "trust": pki.root,
+            "tls_version": args.tls}
+
+
+def _run_handshake(args) -> int:
+    result = handshake(**_handshake_arguments(args))
+    print(result)
+    return 0 if result.ok else 1
+
+
+# --------------------------------------------------------------------------------------------
+# main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Python 3.11 would call a `python -m` run "__main__.py"; name it the way the reader typed it.
+    prog = "mtlslib" if Path(sys.argv[0]).name == "mtlslib" else "python -m mtlslib"
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Certificates, an HTTPS server and handshakes for the TLS and mutual TLS course. "
+                               "Everything stays on 127.0.0.1.")
+    parser.add_argument("--version", action="version", version=f"mtlslib {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_pki, _add_serve, _add_handshake):
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except MtlsLibError as error:
+        message = " ".join(str(error).splitlines())
+        print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,231 @@
+"""HttpsService against real clients (http.client over ssl), in process."""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import socket
+import ssl
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import pytest
+
+from mtlslib.errors import NotLoopbackError, ProfileError
+from mtlslib.https import ClientIdentity, HttpsService, Request, Response, whoami
+from mtlslib.loopback import client_context
+from mtlslib.pki import CertificateAuthority
+
+
+class Reply(NamedTuple):
+    status: int
+    headers: http.client.HTTPMessage
+    text: str
+
+
+def fetch(service: HttpsService, context: ssl.SSLContext, method="GET", path="/", body=None, headers=None) -> Reply:
+    host, port = service.address
+    conn = http.client.HTTPSConnection(host, port, context=context, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return Reply(response.status, response.headers, response.read().decode())
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def alice_context(ca, client_cert):
+    return client_context(ca, certificate=client_cert)
+
+
+@pytest.fixture(scope="module")
+def anonymous_context(ca):
+    return client_context(ca)
+
+
+def recording(handler=None):
+    """A handler that keeps every request it saw (and answers like ``handler``, default 200 "ok")."""
+    seen: list[Request] = []
+
+    def handle(request: Request) -> Response:
+        seen.append(request)
+        return handler(request) if handler else Response(200, "ok")
+
+    return handle, seen
+
+
+def test_mutual_tls_names_the_verified_client(server_cert, ca, alice_context):
+    with HttpsService(server_cert, trust=ca, mutual=True) as service:
+        reply = fetch(service, alice_context)
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert reply.text == ("hello alice@example.test (client certificate CN=alice@example.test, "
+                          "SAN email:alice@example.test)\n")
+
+
+def test_the_handler_sees_every_name_and_the_issuer(server_cert, ca, issuing_ca):
+    workload = issuing_ca.issue_client("spiffe://example.test/ns/shop/sa/web", "web@example.test")
+    handler, seen = recording()
+    with HttpsService(server_cert, trust=ca, mutual=True, handler=handler) as service:
+        fetch(service, client_context(ca, certificate=workload))
+    client = seen[0].client
+    assert client.names == ("URI:spiffe://example.test/ns/shop/sa/web", "email:web@example.test")
+    assert client.name == "spiffe://example.test/ns/shop/sa/web"
+    assert client.subject == "CN=spiffe://example.test/ns/shop/sa/web"
+    assert client.issuer == issuing_ca.name
+    assert client.fingerprint == workload.fingerprint
+
+
+def test_plain_tls_never_asks_so_every_client_is_anonymous(server_cert, alice_context):
+    # alice offers a certificate, but a server that does not request one never receives it.
+    with HttpsService(server_cert) as service:
+        reply = fetch(service, alice_context)
+    assert (reply.status, reply.text) == (200, "hello anonymous: no client certificate\n")
+
+
+def test_mutual_tls_refuses_a_client_without_a_certificate(server_cert, ca, anonymous_context):
+    handler, seen = recording()
+    log: list[str] = []
+    with HttpsService(server_cert, trust=ca, mutual=True, handler=handler, log=log.append) as service:
+        # A TLS 1.3 client finishes its side first and hears of the refusal on its first read:
+        # the alert must reach it, not be overtaken by a connection reset.
+        with pytest.raises(ssl.SSLError, match="alert certificate required"):
+            fetch(service, anonymous_context)
+    assert seen == []
+    assert any("TLS handshake failed" in line and "certificate" in line for line in log), log
+
+
+def test_mutual_tls_refuses_a_certificate_from_another_ca(server_cert, ca):
+    stranger_ca = CertificateAuthority.create("Stranger CA", seed="stranger")
+    mallory = stranger_ca.issue_client("mallory@example.test")
+    handler, seen = recording()
+    with HttpsService(server_cert, trust=ca, mutual=True, handler=handler) as service:
+        with pytest.raises(ssl.SSLError, match="alert unknown ca"):
+            fetch(service, client_context(ca, certificate=mallory))
+    assert seen == []
+
+
+def test_optional_client_certificates_serve_both_kinds_of_client(server_cert, ca, alice_context, anonymous_context):
+    with HttpsService(server_cert, trust=ca, mutual="optional") as service:
+        assert fetch(service, alice_context).text.startswith("hello alice@example.test (")
+        assert fetch(service, anonymous_context).text == "hello anonymous: no client certificate\n"
+
+
+def test_the_handler_gets_method_path_headers_body_and_sets_the_response(server_cert, ca, alice_context):
+    def login(request: Request) -> Response:
+        return Response(303, f"{request.method} {request.path} {request.body.decode()}",
+                        headers=(("Location", "/"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")))
+
+    handler, seen = recording(login)
+    with HttpsService(server_cert, trust=ca, mutual=True, handler=handler) as service:
+        reply = fetch(service, alice_context, "POST", "/login?next=/", body=b"user=alice",
+                      headers={"Content-Type": "application/x-www-form-urlencoded", "X-Trace": "7"})
+    assert reply.status == 303
+    assert reply.text == "POST /login?next=/ user=alice"
+    assert reply.headers["Location"] == "/"
+    assert reply.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    request = seen[0]
+    assert request.headers.get("x-trace") == "7"  # case-insensitive, as HTTP says
+    assert request.client.name == "alice@example.test"
+    assert request.tls_version == "TLSv1.3"
+
+
+def test_the_default_handler_answers_get_and_head_only(server_cert, anonymous_context):
+    with HttpsService(server_cert) as service:
+        head = fetch(service, anonymous_context, "HEAD")
+        post = fetch(service, anonymous_context, "POST", body=b"x")
+    assert head.status == 200 and head.text == ""
+    assert int(head.headers["Content-Length"]) == len("hello anonymous: no client certificate\n")
+    assert post.status == 405 and post.headers["Allow"] == "GET, HEAD"
+
+
+def test_a_failing_handler_gives_500_and_the_service_keeps_running(server_cert, anonymous_context, capsys):
+    def broken(request: Request) -> Response:
+        if request.path == "/boom":
+            raise RuntimeError("the handler broke")
+        return Response(200, "fine")
+
+    with HttpsService(server_cert, handler=broken) as service:
+        failed = fetch(service, anonymous_context, path="/boom")
+        after = fetch(service, anonymous_context)
+    assert failed.status == 500 and "RuntimeError: the handler broke" in failed.text
+    assert (after.status, after.text) == (200, "fine")
+    assert "RuntimeError: the handler broke" in capsys.readouterr().err  # the traceback, for the developer
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "example.com", "::"])
+def test_refuses_to_bind_anything_but_loopback(server_cert, host):
+    with pytest.raises(NotLoopbackError, match="loopback"):
+        HttpsService(server_cert, host=host)
+
+
+def test_refuses_a_configuration_it_cannot_honour(server_cert, ca):
+    with pytest.raises(ProfileError, match="trust"):
+        HttpsService(server_cert, mutual=True)
+    with pytest.raises(ProfileError, match="optional"):
+        HttpsService(server_cert, trust=ca, mutual="sometimes")
+
+
+def test_a_taken_port_is_an_oserror_and_leaves_nothing_open(server_cert):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        service = HttpsService(server_cert, port=taken.getsockname()[1])
+        with pytest.raises(OSError) as caught:
+            service.start()
+    assert caught.value.errno == errno.EADDRINUSE
+
+
+def test_a_stalled_client_blocks_neither_other_clients_nor_stop(server_cert, ca, alice_context):
+    threads_before = set(threading.enumerate())
+    service = HttpsService(server_cert, trust=ca, mutual=True, timeout=10).start()
+    try:
+        with socket.create_connection(service.address):  # connects, never says hello
+            started = time.monotonic()
+            with ThreadPoolExecutor(4) as pool:
+                replies = list(pool.map(lambda _: fetch(service, alice_context), range(8)))
+            assert all(reply.status == 200 for reply in replies)
+            assert time.monotonic() - started < 3, "a handshake in the accept loop would wait out the stalled client"
+            started = time.monotonic()
+            service.stop()
+            assert time.monotonic() - started < 2, "stop() should cut the stalled connection, not wait 10 s"
+            # Checked while the stalled client is still connected: stop() itself joined its thread.
+            assert set(threading.enumerate()) <= threads_before
+    finally:
+        service.stop()
+
+
+def test_the_server_hangs_up_on_a_client_that_stalls_past_the_timeout(server_cert):
+    log: list[str] = []
+    with HttpsService(server_cert, timeout=0.3, log=log.append) as service:
+        with socket.create_connection(service.address) as stalled:
+            stalled.settimeout(5)
+            assert stalled.recv(1) == b""  # closed by the server, long before our 5 s
+    assert any("TLS handshake failed: timed out" in line for line in log), log
+
+
+def test_address_and_url_exist_only_while_running_and_it_restarts(server_cert, issuing_ca):
+    service = HttpsService(server_cert)
+    assert "stopped" in repr(service)
+    with pytest.raises(RuntimeError, match="not running"):
+        service.url
+    with service:
+        assert service.url == f"https://127.0.0.1:{service.port}/"
+    service.stop()  # a second stop is harmless
+    with service:
+        assert service.port > 0
+    with HttpsService(issuing_ca.issue_server("localhost")) as named_only:
+        # The certificate covers "localhost" only, so that is the name a verifying client must use.
+        assert named_only.url == f"https://localhost:{named_only.port}/"
+
+
+def test_a_certificate_without_san_is_greeted_by_its_common_name():
+    legacy = ClientIdentity("CN=bob,O=Example", (), "CN=Old CA", "AA:BB")
+    assert legacy.name == "bob"
+    assert str(legacy) == "client certificate CN=bob,O=Example, SAN (none)"
+    assert ClientIdentity("", (), "CN=Old CA", "AA:BB").name == "(unnamed)"
+    request = Request("GET", "/", None, b"", legacy, "TLSv1.3")
+    assert whoami(request).body == "hello bob (client certificate CN=bob,O=Example, SAN (none))\n"

@@ -1,0 +1,619 @@
+"""mtlslib.loopback: real handshakes on loopback, what each side saw, timeouts, and refusals.
+
+Every handshake here is real (OpenSSL through ``ssl``); nothing is mocked except, in the
+refusal tests, ``socket`` itself, to prove that no socket is even opened.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+
+from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, ProfileError, PurposeError
+from mtlslib.loopback import (
+    DEFAULT_TIMEOUT,
+    HandshakeResult,
+    LoopbackServer,
+    PeerView,
+    client_context,
+    connect,
+    handshake,
+    loopback_address,
+    server_context,
+)
+from mtlslib.pki import KEY_TYPES, CertificateAuthority
+
+VERSIONS = {"1.3": "TLSv1.3", "1.2": "TLSv1.2"}
+TIMED_OUT = "timed out waiting for the peer"
+
+
+# --------------------------------------------------------------------------------------------
+# Certificates
+
+
+@pytest.fixture(scope="module")
+def leaf_ca():
+    # Unseeded: seeded RSA keys are derived in pure Python and take seconds each.
+    return CertificateAuthority.create("Loopback Test Root CA")
+
+
+@pytest.fixture(scope="module")
+def leaves(leaf_ca):
+    """A server and a client certificate of every key type, from one CA."""
+    return {
+        key_type: (leaf_ca.issue_server("localhost", "127.0.0.1", key_type=key_type),
+                   leaf_ca.issue_client(f"{key_type}@example.test", key_type=key_type))
+        for key_type in KEY_TYPES
+    }
+
+
+@pytest.fixture(scope="module")
+def other_ca():
+    return CertificateAuthority.create("Some Other Root CA", seed="tests other")
+
+
+@pytest.fixture(scope="module")
+def server_ctx(ca, server_cert):
+    return server_context(server_cert, trust=ca, mutual=True)
+
+
+@pytest.fixture(scope="module")
+def client_ctx(ca, client_cert):
+    return client_context(ca, certificate=client_cert)
+
+
+# --------------------------------------------------------------------------------------------
+# Successful handshakes
+
+
+@pytest.mark.parametrize("mutual", [True, False], ids=["mutual", "server-auth"])
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_handshake_succeeds_for_every_key_type_and_version(leaf_ca, leaves, key_type, tls_version, mutual):
+    server, client = leaves[key_type]
+    assert server.key_type == client.key_type == key_type
+
+    result = handshake(server, client if mutual else None, trust=leaf_ca, tls_version=tls_version)
+
+    assert isinstance(result, HandshakeResult)
+    assert result.ok, str(result)
+    assert result.mutual is mutual
+    assert result.version == VERSIONS[tls_version]
+    if tls_version == "1.3":
+        assert result.cipher.startswith("TLS_")
+    else:
+        assert result.cipher.startswith("ECDHE-" + ("RSA" if key_type.startswith("rsa") else "ECDSA"))
+    assert result.group == "x25519"  # OpenSSL 3's first choice of key-exchange group
+    assert result.duration > 0
+
+    client_saw, server_saw = result.client_saw, result.server_saw
+    assert (client_saw.role, server_saw.role) == ("client", "server")
+    assert client_saw.handshake_done and server_saw.handshake_done
+    assert client_saw.peer_subject == "CN=localhost"
+    assert client_saw.peer_names == ("DNS:localhost", "IP:127.0.0.1")
+    assert client_saw.peer_identity == "localhost"
+    if mutual:
+        assert server_saw.peer_subject == f"CN={key_type}@example.test"
+        assert server_saw.peer_names == (f"email:{key_type}@example.test",)
+        assert server_saw.peer_identity == f"{key_type}@example.test"
+    else:
+        assert (server_saw.peer_subject, server_saw.peer_names, server_saw.peer_identity) == (None, (), None)
+    for view in (client_saw, server_saw):
+        assert (view.error, view.alert_sent, view.alert_received) == (None, None, None)
+
+
+def test_str_of_a_successful_result_reads_as_a_report(ca, server_cert, client_cert):
+    result = handshake(server_cert, client_cert, trust=ca)
+
+    head, client_line, server_line = str(result).splitlines()
+    assert head.startswith("mutual TLS handshake OK: TLSv1.3, TLS_")
+    assert "key exchange x25519" in head and head.endswith(" ms")
+    assert client_line == "  client saw: verified server certificate CN=localhost [DNS:localhost, IP:127.0.0.1]"
+    assert server_line == ("  server saw: verified client certificate CN=alice@example.test "
+                           "[email:alice@example.test]")
+
+
+def test_server_auth_only_result_says_no_client_certificate(ca, server_cert):
+    result = handshake(server_cert, trust=ca, tls_version="1.2")
+
+    assert result.ok and not result.mutual
+    assert str(result).startswith("TLS handshake OK: TLSv1.2")
+    assert str(result.server_saw) == "no client certificate"
+
+
+def test_trust_may_be_given_as_pem(ca, server_cert, client_cert, other_ca):
+    as_bytes = handshake(server_cert, client_cert, trust=ca.cert_pem)
+    as_text = handshake(server_cert, client_cert, trust=ca.cert_pem.decode())
+    as_list = handshake(server_cert, client_cert, trust=[other_ca, ca])
+
+    assert as_bytes.ok and as_text.ok and as_list.ok
+
+
+def test_each_side_can_trust_a_different_ca(leaf_ca, other_ca):
+    server = leaf_ca.issue_server("localhost")
+    client = other_ca.issue_client("bob@example.test")
+
+    result = handshake(server, client, client_trust=leaf_ca, server_trust=other_ca)
+    assert result.ok, str(result)
+    assert result.server_saw.peer_identity == "bob@example.test"
+
+    swapped = handshake(server, client, client_trust=other_ca, server_trust=leaf_ca)
+    assert not swapped.ok
+    assert swapped.client_saw.error.startswith("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    assert swapped.client_saw.alert_sent == swapped.server_saw.alert_received == "unknown ca"
+
+
+def test_a_changed_certificate_is_not_served_from_the_context_cache(ca):
+    good = handshake(ca.issue_server("localhost"), trust=ca)
+    expired = handshake(ca.issue_server("localhost", validity="expired"), trust=ca)
+
+    assert good.ok
+    assert not expired.ok and "certificate has expired" in expired.client_saw.error
+
+
+# --------------------------------------------------------------------------------------------
+# Failures: what each side saw, with OpenSSL's reason
+
+
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_expired_server_certificate(ca, client_cert, tls_version):
+    expired = ca.issue_server("localhost", validity="expired")
+
+    result = handshake(expired, client_cert, trust=ca, tls_version=tls_version)
+
+    assert not result.ok
+    assert (result.version, result.cipher) == (None, None)
+    assert not result.client_saw.handshake_done and not result.server_saw.handshake_done
+    assert result.client_saw.error == (
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired")
+    assert result.client_saw.alert_sent == "certificate expired"
+    assert result.server_saw.alert_received == "certificate expired"
+    assert "alert certificate expired" in result.server_saw.error
+    text = str(result)
+    assert text.startswith("mutual TLS handshake FAILED")
+    assert "client saw: handshake not completed; error: [SSL: CERTIFICATE_VERIFY_FAILED]" in text
+    assert "_ssl.c" not in text  # CPython's source location is noise for a reader
+
+
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_server_certificate_from_an_untrusted_ca(ca, other_ca, client_cert, tls_version):
+    stranger = other_ca.issue_server("localhost")
+
+    result = handshake(stranger, client_cert, trust=ca, tls_version=tls_version)
+
+    assert not result.ok
+    assert result.client_saw.error == (
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate")
+    assert result.client_saw.alert_sent == "unknown ca"
+    assert result.server_saw.error == "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"
+    assert result.server_saw.alert_received == "unknown ca"
+
+
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_client_certificate_from_another_ca(ca, other_ca, server_cert, tls_version):
+    mallory = other_ca.issue_client("mallory@example.test")
+
+    result = handshake(server_cert, mallory, trust=ca, tls_version=tls_version)
+
+    assert not result.ok
+    assert result.server_saw.error == (
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate")
+    assert result.server_saw.alert_sent == "unknown ca"
+    assert not result.server_saw.handshake_done
+    assert result.client_saw.error == "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"
+    assert result.client_saw.alert_received == "unknown ca"
+    # TLS 1.3: the client finished its side (and verified the server) before the server refused it.
+    assert result.client_saw.handshake_done is (tls_version == "1.3")
+
+
+def test_mutual_without_client_certificate_tls13_fails_on_the_round_trip(ca, server_cert):
+    result = handshake(server_cert, None, trust=ca, mutual=True, tls_version="1.3")
+
+    assert not result.ok and result.mutual
+    client_saw, server_saw = result.client_saw, result.server_saw
+    assert client_saw.handshake_done  # its handshake "succeeded"...
+    assert client_saw.peer_identity == "localhost"
+    assert result.version == "TLSv1.3"
+    # ...and the refusal arrives with its first read
+    assert client_saw.error == "[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required"
+    assert client_saw.alert_received == "certificate required"
+    assert server_saw.error == "[SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not return a certificate"
+    assert server_saw.alert_sent == "certificate required"
+    assert not server_saw.handshake_done
+
+
+def test_mutual_without_client_certificate_tls12_fails_in_the_handshake(ca, server_cert):
+    result = handshake(server_cert, None, trust=ca, mutual=True, tls_version="1.2")
+
+    assert not result.ok
+    assert not result.client_saw.handshake_done
+    assert result.version is None
+    assert result.client_saw.error == "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure"
+    assert result.client_saw.alert_received == "handshake failure"
+    assert result.server_saw.error == "[SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not return a certificate"
+    assert result.server_saw.alert_sent == "handshake failure"
+
+
+def test_refusals_are_reported_the_same_way_every_time(ca, server_cert):
+    # A server that closes right after its alert, with the client's request still unread, makes
+    # the kernel send a reset; the client then used to report "EOF occurred" now and then.
+    errors = {handshake(server_cert, None, trust=ca, mutual=True).client_saw.error for _ in range(40)}
+    assert errors == {"[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required"}
+
+
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_wrong_server_hostname(ca, server_cert, client_cert, tls_version):
+    result = handshake(server_cert, client_cert, trust=ca, server_hostname="example.com", tls_version=tls_version)
+
+    assert not result.ok
+    assert result.client_saw.error == ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                                       "Hostname mismatch, certificate is not valid for 'example.com'.")
+    assert result.client_saw.alert_sent == "bad certificate"
+    assert result.server_saw.alert_received == "bad certificate"
+
+
+def test_right_ip_address_as_server_hostname(ca, server_cert):
+    assert handshake(server_cert, trust=ca, server_hostname="127.0.0.1").ok
+    assert not handshake(server_cert, trust=ca, server_hostname="127.0.0.2").ok
+
+
+def test_client_only_certificate_as_server_raises_purpose_error(ca, client_cert):
+    not_a_server = ca.issue_client("svc.example.test")
+
+    with pytest.raises(PurposeError, match="not a server certificate.*check_purpose=False"):
+        handshake(not_a_server, client_cert, trust=ca)
+    with pytest.raises(PurposeError):
+        server_context(not_a_server)
+
+
+def test_server_only_certificate_as_client_raises_purpose_error(ca, server_cert):
+    with pytest.raises(PurposeError, match="not a client certificate"):
+        client_context(ca, certificate=server_cert)
+
+
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_without_the_purpose_check_the_client_refuses_it(ca, client_cert, tls_version):
+    not_a_server = ca.issue_client("localhost")
+
+    result = handshake(not_a_server, client_cert, trust=ca, check_purpose=False, tls_version=tls_version)
+
+    assert not result.ok
+    assert result.client_saw.error == (
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unsuitable certificate purpose")
+    assert result.client_saw.alert_sent == "unsupported certificate"
+    assert result.server_saw.alert_received == "unsupported certificate"
+
+
+def test_configuration_mistakes_raise_profile_errors(ca, server_cert):
+    with pytest.raises(ProfileError, match="trust=ca"):
+        handshake(server_cert)
+    with pytest.raises(ProfileError, match="'1.2' or '1.3'"):
+        handshake(server_cert, trust=ca, tls_version="1.1")
+    with pytest.raises(ProfileError, match="needs trust="):
+        server_context(server_cert, mutual=True)
+    with pytest.raises(ProfileError, match="not int"):
+        client_context(42)
+
+
+def test_peer_view_str_when_nothing_was_seen():
+    view = PeerView("server", error="timed out waiting for the peer")
+    assert str(view) == "handshake not completed; error: timed out waiting for the peer"
+    assert view.peer_identity is None
+
+
+# --------------------------------------------------------------------------------------------
+# Timeouts with a stalled peer
+
+
+def wait_until(condition, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.01)
+
+
+@contextmanager
+def silent_tcp_server():
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    release = threading.Event()
+    accepted: list[socket.socket] = []
+
+    def accept_and_stall():
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        accepted.append(conn)
+        release.wait(10)
+
+    thread = threading.Thread(target=accept_and_stall)
+    thread.start()
+    try:
+        yield listener.getsockname()
+    finally:
+        release.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+@pytest.mark.timeout(10)
+def test_connect_to_a_silent_server_times_out(client_ctx):
+    with silent_tcp_server() as address:
+        started = time.monotonic()
+        with pytest.raises(HandshakeTimeout, match="did not complete the TLS handshake within 0.3 s") as caught:
+            connect(address, client_ctx, timeout=0.3)
+        elapsed = time.monotonic() - started
+
+    assert isinstance(caught.value, MtlsLibError) and isinstance(caught.value, TimeoutError)
+    assert 0.25 <= elapsed < 1.5
+
+
+@pytest.mark.timeout(10)
+def test_request_to_a_server_that_never_answers_times_out(ca, server_cert, client_ctx):
+    release = threading.Event()
+
+    def read_and_stall(tls, peer):
+        tls.recv(4096)
+        release.wait(5)
+
+    server = LoopbackServer(server_context(server_cert, trust=ca, mutual=True), handler=read_and_stall)
+    with server, connect(server.address, client_ctx, timeout=0.3) as connection:
+        started = time.monotonic()
+        with pytest.raises(HandshakeTimeout, match="no answer from the server within 0.3 s"):
+            connection.request()
+        elapsed = time.monotonic() - started
+        release.set()
+    assert 0.25 <= elapsed < 1.5
+
+
+@pytest.mark.timeout(15)
+def test_a_stalled_client_times_out_while_others_are_served(server_ctx, client_ctx):
+    with LoopbackServer(server_ctx, timeout=1.0) as server:
+        with socket.create_connection(server.address):  # TCP only: never sends a ClientHello
+            replies = run_clients(server.address, client_ctx, count=8, concurrent=True)
+            assert replies == [b"hello alice@example.test\n"] * 8
+            # Served while the stalled connection was still waiting for its first byte:
+            wait_until(lambda: len(server.connections) >= 8)
+            assert [v.error for v in server.connections] == [None] * 8
+
+            wait_until(lambda: len(server.connections) == 9)
+            assert server.connections[-1].error == TIMED_OUT
+            assert not server.connections[-1].handshake_done
+            started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.timeout(10)
+def test_stop_does_not_wait_for_a_stalled_handshake(server_ctx, client_ctx):
+    server = LoopbackServer(server_ctx)  # the default timeout: seconds
+    assert server.timeout == DEFAULT_TIMEOUT
+    with server, socket.create_connection(server.address):
+        # Connections are accepted in order: once this one is served, the stalled one is accepted.
+        assert run_clients(server.address, client_ctx, count=1) == [b"hello alice@example.test\n"]
+        started = time.monotonic()
+        server.stop()
+        stop_took = time.monotonic() - started
+
+    assert stop_took < 1.0
+    errors = sorted(v.error or "" for v in server.connections)
+    assert errors == ["", "the server stopped before this connection finished"]
+
+
+# --------------------------------------------------------------------------------------------
+# Only loopback
+
+
+NOT_LOOPBACK = ["0.0.0.0", "::", "", "192.0.2.1", "10.0.0.1", "2001:db8::1", "example.com"]
+
+
+@pytest.fixture
+def no_sockets(monkeypatch):
+    """Any attempt to open a socket or resolve a name fails the test."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError(f"a socket operation was attempted: {args}")
+
+    with monkeypatch.context() as patch:
+        for name in ("socket", "create_connection", "create_server", "getaddrinfo"):
+            patch.setattr(socket, name, forbidden)
+        yield
+
+
+@pytest.mark.parametrize("host", NOT_LOOPBACK)
+def test_loopback_server_refuses_other_addresses(server_ctx, host, no_sockets):
+    with pytest.raises(NotLoopbackError, match="loopback"):
+        LoopbackServer(server_ctx, host=host)
+
+
+@pytest.mark.parametrize("host", NOT_LOOPBACK)
+def test_connect_refuses_other_addresses(client_ctx, host, no_sockets):
+    with pytest.raises(NotLoopbackError, match="loopback"):
+        connect((host, 443), client_ctx)
+
+
+def test_not_loopback_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        loopback_address("192.0.2.1")
+    assert issubclass(NotLoopbackError, MtlsLibError)
+
+
+@pytest.mark.parametrize("host, expected", [("localhost", "127.0.0.1"), ("127.0.0.1", "127.0.0.1"),
+                                            ("127.0.0.2", "127.0.0.2"), ("127.255.0.9", "127.255.0.9"),
+                                            ("::1", "::1"), ("0:0:0:0:0:0:0:1", "::1")])
+def test_loopback_addresses_are_accepted(host, expected):
+    assert loopback_address(host) == expected
+
+
+def serve_and_call(server_ctx, client_ctx, host: str) -> tuple[tuple, bytes]:
+    server = LoopbackServer(server_ctx, host=host)
+    try:
+        server.start()
+    except OSError as e:  # no such address on this machine (127.0.0.2 outside Linux, IPv6 disabled)
+        pytest.skip(f"cannot listen on {host}: {e}")
+    try:
+        with connect(server.address, client_ctx) as connection:
+            return server.address, connection.request()
+    finally:
+        server.stop()
+
+
+def test_serves_on_another_loopback_address(server_ctx, client_ctx):
+    address, reply = serve_and_call(server_ctx, client_ctx, "127.0.0.2")
+    assert address[0] == "127.0.0.2"
+    assert reply == b"hello alice@example.test\n"
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="this Python has no IPv6")
+def test_serves_on_ipv6_loopback(server_ctx, client_ctx):
+    address, reply = serve_and_call(server_ctx, client_ctx, "::1")
+    assert address[0] == "::1"
+    assert reply == b"hello alice@example.test\n"
+
+
+# --------------------------------------------------------------------------------------------
+# LoopbackServer
+
+
+def run_clients(address, client_ctx, count: int, concurrent: bool = False) -> list[bytes]:
+    """``count`` clients, each connecting and making one request; their replies, in order."""
+    replies: list[bytes | BaseException] = [b""] * count
+    start = threading.Barrier(count) if concurrent else None
+
+    def one(i: int) -> None:
+        try:
+            if start is not None:
+                start.wait(10)
+            with connect(address, client_ctx) as connection:
+                replies[i] = connection.request()
+        except BaseException as e:  # reported by the caller's assertion
+            replies[i] = e
+
+    if not concurrent:
+        for i in range(count):
+            one(i)
+        return replies
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return replies
+
+
+def test_server_is_a_context_manager_with_an_address(server_ctx, client_ctx):
+    server = LoopbackServer(server_ctx)
+    with pytest.raises(RuntimeError, match="not running"):
+        server.address
+    with server:
+        host, port = server.address
+        assert host == "127.0.0.1" and port == server.port > 0
+        with connect(server.address, client_ctx) as connection:
+            assert connection.view.peer_identity == "localhost"
+            assert connection.duration > 0
+            assert connection.request() == b"hello alice@example.test\n"
+    with pytest.raises(RuntimeError, match="not running"):
+        server.address
+
+
+@pytest.mark.timeout(30)
+def test_many_sequential_connections(server_ctx, client_ctx):
+    with LoopbackServer(server_ctx) as server:
+        replies = run_clients(server.address, client_ctx, count=30)
+    assert replies == [b"hello alice@example.test\n"] * 30
+    assert len(server.connections) == 30
+    assert all(v.peer_identity == "alice@example.test" and v.error is None for v in server.connections)
+
+
+@pytest.mark.timeout(30)
+def test_fifty_concurrent_connections(server_ctx, client_ctx):
+    with LoopbackServer(server_ctx) as server:
+        replies = run_clients(server.address, client_ctx, count=50, concurrent=True)
+    assert replies == [b"hello alice@example.test\n"] * 50
+    assert len(server.connections) == 50
+    assert {v.peer_names for v in server.connections} == {("email:alice@example.test",)}
+    assert not [t for t in threading.enumerate() if t.name.startswith("mtlslib-")]
+
+
+def test_connections_record_what_the_server_saw(ca, server_cert, client_cert):
+    server_only = LoopbackServer(server_context(server_cert))
+    anonymous = client_context(ca)
+    with server_only, connect(server_only.address, anonymous) as connection:
+        assert connection.request() == b"hello anonymous (no client certificate)\n"
+    [view] = server_only.connections
+    assert view.handshake_done and view.peer_subject is None and view.error is None
+
+
+def test_custom_handler(server_ctx, client_ctx):
+    seen: list[PeerView] = []
+
+    def shout(tls: ssl.SSLSocket, peer: PeerView) -> None:
+        seen.append(peer)
+        tls.sendall(tls.recv(4096).upper())
+
+    with LoopbackServer(server_ctx, handler=shout) as server, connect(server.address, client_ctx) as connection:
+        assert connection.request(b"quiet please") == b"QUIET PLEASE"
+    assert [p.peer_identity for p in seen] == ["alice@example.test"]
+
+
+def test_a_failing_handler_fails_its_connection_not_the_server(server_ctx, client_ctx):
+    def broken(tls, peer):
+        raise ValueError("boom")
+
+    with LoopbackServer(server_ctx, handler=broken) as server:
+        for _ in range(2):
+            with connect(server.address, client_ctx) as connection:
+                assert connection.request() == b""  # the server hung up
+    assert [v.error for v in server.connections] == ["the handler raised ValueError: boom"] * 2
+
+
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_server_refusing_a_client_without_certificate(server_cert, ca, tls_version):
+    server = LoopbackServer(server_context(server_cert, trust=ca, mutual=True, tls_version=tls_version))
+    no_certificate = client_context(ca, tls_version=tls_version)
+    with server:
+        if tls_version == "1.3":
+            with connect(server.address, no_certificate) as connection:  # the client's side completes
+                with pytest.raises(ssl.SSLError, match="tlsv13 alert certificate required"):
+                    connection.request()
+        else:
+            with pytest.raises(ssl.SSLError, match="sslv3 alert handshake failure"):
+                connect(server.address, no_certificate)
+    [view] = server.connections
+    assert view.error == "[SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not return a certificate"
+    assert view.alert_sent == ("certificate required" if tls_version == "1.3" else "handshake failure")
+
+
+def test_start_twice_raises_and_stop_twice_is_harmless(server_ctx, client_ctx):
+    server = LoopbackServer(server_ctx).start()
+    try:
+        with pytest.raises(RuntimeError, match="already running"):
+            server.start()
+    finally:
+        server.stop()
+    server.stop()
+
+
+def test_server_can_be_restarted(server_ctx, client_ctx):
+    server = LoopbackServer(server_ctx)
+    for _ in range(2):
+        with server:
+            assert run_clients(server.address, client_ctx, count=1) == [b"hello alice@example.test\n"]
+    assert len(server.connections) == 2
+
+
+@pytest.mark.skipif(not hasattr(ssl.SSLContext, "_msg_callback"), reason="no ssl message callback")
+def test_stop_leaves_the_context_as_it_found_it(ca, server_cert):
+    ctx = server_context(server_cert, trust=ca, mutual=True)
+    with LoopbackServer(ctx):
+        assert ctx._msg_callback is not None  # how the server learns which alerts went by
+    assert ctx._msg_callback is None
