@@ -31,6 +31,9 @@ lab: setup
 test: setup
 	$(BIN)/python -m pytest tests notebooks $(NBVAL) --timeout=120
 
+images: setup
+	$(BIN)/python -m mtlslib.images images
+
 bench: setup
 	$(BIN)/python benchmarks/run.py
 

@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Union
 
-from .errors import HandshakeTimeout, NotLoopbackError, ProfileError, PurposeError
-from .pki import CertificateAuthority, IssuedCertificate, _extension, _san_entries
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from .errors import HandshakeTimeout, NotLoopbackError, ProfileError, PurposeError
+from .pki import CertificateAuthority, IssuedCertificate, _extension, _san_entries
+from .wire.constants import ALERT_DESCRIPTIONS, GROUPS
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -42,18 +44,6 @@ DEFAULT_TIMEOUT = 5.0
 Trust = Union[CertificateAuthority, bytes, str, Iterable[Union[CertificateAuthority, bytes, str]]]
 
 _TLS_VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
-# Named groups from the IANA registry that OpenSSL 3 offers by default.
-_GROUP_NAMES = {0x0017: "secp256r1", 0x0018: "secp384r1", 0x0019: "secp521r1", 0x001D: "x25519",
-                0x001E: "x448", 0x0100: "ffdhe2048", 0x0101: "ffdhe3072", 0x0102: "ffdhe4096"}
-# TLS alert descriptions (RFC 8446 section 6), as OpenSSL words them.
-_ALERT_NAMES = {0: "close notify", 10: "unexpected message", 20: "bad record mac", 22: "record overflow",
-                40: "handshake failure", 42: "bad certificate", 43: "unsupported certificate",
-                44: "certificate revoked", 45: "certificate expired", 46: "certificate unknown",
-                47: "illegal parameter", 48: "unknown ca", 49: "access denied", 50: "decode error",
-                51: "decrypt error", 70: "protocol version", 71: "insufficient security",
-                80: "internal error", 86: "inappropriate fallback", 90: "user canceled",
-                109: "missing extension", 110: "unsupported extension", 112: "unrecognized name",
-                116: "certificate required", 120: "no application protocol"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -262,7 +252,7 @@ class _Observer:
             if content_type == _ALERT:
                 if len(data) == 2 and data[0] == 2:  # fatal: warnings (close_notify) explain nothing
                     observed = get(conn)
-                    description = _ALERT_NAMES.get(data[1], f"alert {data[1]}")
+                    description = ALERT_DESCRIPTIONS.get(data[1], f"alert {data[1]}")
                     if direction == "write":
                         observed.alert_sent = observed.alert_sent or description
                     else:
@@ -295,7 +285,7 @@ def _key_exchange_group(message: bytes) -> str | None:
     """The named group in a ServerHello key_share (TLS 1.3) or ServerKeyExchange (TLS 1.2)."""
     try:
         if message[0] == _SERVER_KEY_EXCHANGE:  # curve_type 3 (named_curve), then the group
-            return _GROUP_NAMES.get(int.from_bytes(message[5:7], "big")) if message[4] == 3 else None
+            return GROUPS.get(int.from_bytes(message[5:7], "big")) if message[4] == 3 else None
         pos = 4 + 2 + 32
         pos += 1 + message[pos]  # legacy session id
         pos += 2 + 1  # cipher suite, compression
@@ -306,7 +296,7 @@ def _key_exchange_group(message: bytes) -> str | None:
             ext_len = int.from_bytes(message[pos + 2:pos + 4], "big")
             if ext_type == 0x0033:
                 group = int.from_bytes(message[pos + 4:pos + 6], "big")
-                return _GROUP_NAMES.get(group, f"group 0x{group:04x}")
+                return GROUPS.get(group, f"group 0x{group:04x}")
             pos += 4 + ext_len
     except IndexError:
         return None

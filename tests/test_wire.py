@@ -1,0 +1,203 @@
+"""The sans-I/O decoder, checked against the real implementation.
+
+Every test captures real handshakes made by OpenSSL through ``ssl`` and compares what
+``mtlslib.wire`` decodes (and, for TLS 1.3, decrypts) with what OpenSSL itself reported through
+its message callback: the same messages, in the same order, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from mtlslib.capture import capture_handshake
+from mtlslib.errors import DecodeError, DecryptError, MtlsLibError
+from mtlslib.pki import KEY_TYPES, CertificateAuthority
+from mtlslib.wire import decode_conversation, parse_handshake, read_records
+from mtlslib.wire.conversation import OpaqueRecord
+from mtlslib.wire.keyschedule import hkdf_expand_label, record_nonce, TLS13_SUITES
+from mtlslib.wire.messages import HandshakeMessage
+
+
+@pytest.fixture(scope="module")
+def pki_by_key_type():
+    made = {}
+    for key_type in KEY_TYPES:
+        root = CertificateAuthority.create(f"Wire Root {key_type}", seed="wire", key_type=key_type)
+        issuing = root.create_intermediate("Wire Issuing CA")
+        made[key_type] = (root, issuing.issue_server("localhost", "127.0.0.1"), issuing.issue_client("alice"))
+    return made
+
+
+def _openssl_sent(trace, side):
+    return [e for e in trace.openssl_view(side) if e.direction == "sent" and e.content_type == 22]
+
+
+def _assert_matches_openssl(trace):
+    conversation = trace.conversation
+    for side in ("client", "server"):
+        decoded = [m for m in conversation.messages if m.sender == side
+                   and (isinstance(m.payload, HandshakeMessage) or m.name == "Finished")]
+        reported = _openssl_sent(trace, side)
+        assert [m.name for m in decoded] == [e.name for e in reported], side
+        for message, event in zip(decoded, reported):
+            if isinstance(message.payload, OpaqueRecord):
+                continue  # TLS 1.2's encrypted Finished: no keys to open it, by design
+            assert message.payload.raw == event.data, f"{side} {message.name} differs from OpenSSL's bytes"
+        # What one side sent is exactly what the other side's OpenSSL received.
+        other = "server" if side == "client" else "client"
+        received = [e for e in trace.openssl_view(other) if e.direction == "received" and e.content_type == 22]
+        assert [e.data for e in received] == [e.data for e in reported]
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+@pytest.mark.parametrize("mutual", [True, False], ids=["mutual", "server-auth"])
+def test_decoded_messages_are_byte_identical_to_openssl(pki_by_key_type, key_type, tls_version, mutual):
+    root, server, client = pki_by_key_type[key_type]
+    trace = capture_handshake(server, client if mutual else None, trust=root, tls_version=tls_version)
+    assert trace.result.ok, str(trace.result)
+    _assert_matches_openssl(trace)
+    conversation = trace.conversation
+    assert conversation.version == f"TLSv{tls_version}"
+    if tls_version == "1.3":
+        assert conversation.decrypted
+        expected = ["server CertificateVerify", "server Finished"]
+        expected += ["client CertificateVerify", "client Finished"] if mutual else ["client Finished"]
+        assert [c.what for c in conversation.checks] == expected
+        assert all(c.ok for c in conversation.checks), str(conversation)
+        application = [m.payload.plaintext for m in conversation.messages if m.name == "ApplicationData"]
+        assert application[0] == b"hello\n"
+        assert application[-1].startswith(b"hello ")
+
+
+def test_tls13_hides_certificates_and_tls12_shows_them(pki_by_key_type):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    for version, encrypted in (("1.3", True), ("1.2", False)):
+        conversation = capture_handshake(server, client, trust=root, tls_version=version).decode(decrypt=False)
+        certificates = [m for m in conversation.messages if m.name == "Certificate"]
+        if encrypted:  # without keys an observer sees no Certificate message at all
+            assert certificates == []
+        else:
+            assert [m.sender for m in certificates] == ["server", "client"]
+            assert certificates[1].payload.subjects[0] == "CN=alice"
+            assert not certificates[1].encrypted
+
+
+def test_failed_handshake_shows_how_far_it_got_and_the_alert(pki_by_key_type):
+    root, _, client = pki_by_key_type["ecdsa-p256"]
+    expired = root.issue_server("localhost", validity="expired")
+    trace = capture_handshake(expired, client, trust=root)
+    assert not trace.result.ok
+    assert trace.failed_at == "client sent certificate expired"
+    alerts = trace.conversation.alerts()
+    assert [(a.sender, a.payload.description_name) for a in alerts] == [("client", "certificate expired")]
+    names = [m.name for m in trace.conversation.messages if m.sender == "client"]
+    assert "Finished" not in names  # the client stopped before its own Finished
+
+
+def test_missing_client_certificate_in_tls13_alert_is_decrypted(pki_by_key_type):
+    root, server, _ = pki_by_key_type["ecdsa-p256"]
+    trace = capture_handshake(server, trust=root, mutual=True)
+    alert = trace.conversation.alerts()[0]
+    assert (alert.sender, alert.encrypted, alert.payload.description_name) == ("server", True, "certificate required")
+    empty = trace.conversation.find("Certificate", "client")
+    assert empty.payload.certificates == ()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_reassembly_does_not_depend_on_how_tcp_split_the_stream(pki_by_key_type, seed):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    trace = capture_handshake(server, client, trust=root)
+    reference = [(m.sender, m.name, getattr(m.payload, "raw", None)) for m in trace.conversation.messages]
+    rng = random.Random(seed)
+    rechunked = []
+    for sender, chunk in trace.chunks:  # keep the wire order of the chunks, cut each one at random
+        position = 0
+        while position < len(chunk):
+            size = rng.choice([1, 2, 3, 5, 64, 700])
+            rechunked.append((sender, chunk[position:position + size]))
+            position += size
+    decoded = decode_conversation(rechunked, trace.keylog)
+    assert [(m.sender, m.name, getattr(m.payload, "raw", None)) for m in decoded.messages] == reference
+
+
+def test_truncated_capture_raises_a_clear_error(pki_by_key_type):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    trace = capture_handshake(server, client, trust=root)
+    stream = trace.stream("client")
+    with pytest.raises(DecodeError, match="truncated|ends inside"):
+        decode_conversation([("client", stream[:-3])], None)
+
+
+def test_a_flipped_bit_in_an_encrypted_record_fails_authentication(pki_by_key_type):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    trace = capture_handshake(server, client, trust=root)
+    chunks = [list(c) for c in trace.chunks]
+    server_chunk = next(c for c in chunks if c[0] == "server")
+    data = bytearray(server_chunk[1])
+    data[-5] ^= 0x01  # inside the last (encrypted) record of the server's first flight
+    server_chunk[1] = bytes(data)
+    with pytest.raises(DecryptError, match="does not decrypt"):
+        decode_conversation([tuple(c) for c in chunks], trace.keylog)
+
+
+@pytest.mark.parametrize("garbage", [b"GET / HTTP/1.1\r\n\r\n", b"\x16\x05\x05\x00\x01\x00", b"\x16\x03\x03\xff\xff"])
+def test_non_tls_input_is_refused(garbage):
+    with pytest.raises(MtlsLibError):
+        decode_conversation([("client", garbage)], None)
+
+
+def test_handshake_parser_refuses_inconsistent_lengths():
+    with pytest.raises(DecodeError, match="header says"):
+        parse_handshake(b"\x01\x00\x00\x10\x03\x03", tls13=True)
+    with pytest.raises(DecodeError, match="truncated"):
+        parse_handshake(b"\x02\x00\x00\x02\x03\x03", tls13=True)
+
+
+def test_records_split_exactly(pki_by_key_type):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    trace = capture_handshake(server, client, trust=root)
+    stream = trace.stream("server")
+    records = read_records(stream, "server")
+    assert sum(r.size for r in records) == len(stream)
+    assert b"".join(r.header + r.fragment for r in records) == stream
+
+
+def test_hkdf_expand_label_matches_rfc8448_vector():
+    # RFC 8448 section 3 ("Simple 1-RTT Handshake"): server handshake traffic key and IV.
+    suite = TLS13_SUITES[0x1301]
+    secret = bytes.fromhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38")
+    assert hkdf_expand_label(secret, "key", b"", 16, suite).hex() == "3fce516009c21727d0f2e4e86ee403bc"
+    assert hkdf_expand_label(secret, "iv", b"", 12, suite).hex() == "5d313eb2671276ee13000b30"
+    assert record_nonce(bytes(12), 1) == bytes(11) + b"\x01"
+
+
+_OTHER_SUITE_SCRIPT = textwrap.dedent("""
+    import json
+    from mtlslib.capture import capture_handshake
+    from mtlslib.pki import CertificateAuthority
+    root = CertificateAuthority.create("Suite Root", seed="suites")
+    trace = capture_handshake(root.issue_server("localhost"), root.issue_client("alice"), trust=root)
+    print(json.dumps({"cipher": trace.result.cipher, "ok": trace.result.ok,
+                      "checks": [c.ok for c in trace.conversation.checks]}))
+""")
+
+
+@pytest.mark.parametrize("suite", ["TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"])
+def test_other_tls13_cipher_suites_decrypt_and_verify(tmp_path, suite):
+    # Python 3.11 cannot pick TLS 1.3 suites; OpenSSL's configuration file, read at start-up, can.
+    config = tmp_path / "openssl.cnf"
+    config.write_text("openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = sys\n"
+                      f"[sys]\nCiphersuites = {suite}\n")
+    done = subprocess.run([sys.executable, "-c", _OTHER_SUITE_SCRIPT], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "OPENSSL_CONF": str(config)})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report == {"cipher": suite, "ok": True, "checks": [True, True, True, True]}
