@@ -33,7 +33,7 @@ from .loopback import (
     _error_text,
     _listen,
     _peer_certificate,
-    drain_before_close,
+    _serve_once,
     client_context,
     server_context,
 )
@@ -153,7 +153,7 @@ def capture_handshake(server: IssuedCertificate, client: IssuedCertificate | Non
         client_ctx.keylog_filename = str(keylog_path)  # one side only, or every line appears twice
         with _listen("127.0.0.1", 0, backlog=1) as listener:
             listener.settimeout(timeout)
-            thread = threading.Thread(target=_serve_one, args=(listener, server_ctx, timeout, server_side),
+            thread = threading.Thread(target=_serve_once, args=(listener, server_ctx, None, timeout, server_side),
                                       name="mtlslib-capture-server", daemon=True)
             thread.start()
             try:
@@ -198,30 +198,6 @@ def _group(chunks: list[tuple[str, bytes]]) -> str | None:
     return exchange.payload.summary().split()[0] if exchange is not None else None
 
 
-def _serve_one(listener, ctx, timeout, out) -> None:
-    tls, peer, error = None, None, None
-    try:
-        conn, _ = listener.accept()
-    except OSError as e:
-        out["view"] = PeerView("server", error=_error_text(e))
-        return
-    try:
-        conn.settimeout(timeout)
-        tls = ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
-        tls.do_handshake()
-        peer = _peer_certificate(tls)
-        if tls.recv(4096):
-            who = peer[1][0].split(":", 1)[1] if peer[1] else "anonymous (no client certificate)"
-            tls.sendall(f"hello {who}\n".encode())
-    except (OSError, ssl.SSLError) as e:
-        error = e
-        drain_before_close(tls or conn, min(timeout, 1.0))
-    finally:
-        (tls or conn).close()
-    out["view"] = PeerView("server", peer is not None, *(peer or (None, ())),
-                           error=_error_text(error) if error else None)
-
-
 def _client(address, ctx, server_hostname, timeout, chunks):
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
@@ -262,6 +238,10 @@ def _client(address, ctx, server_hostname, timeout, chunks):
         drive(lambda: tls.write(b"hello\n"))
         if not drive(lambda: tls.read(4096)):
             raise ConnectionResetError("the server closed the connection without answering")
+        try:  # a polite goodbye: close_notify both ways, as TLS asks
+            drive(tls.unwrap)
+        except (OSError, ssl.SSLError):
+            pass
     except (OSError, ssl.SSLError) as e:
         error = e
     finally:

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from . import __version__
 from .errors import MtlsLibError, PurposeError
 from .https import HttpsService
+from .capture import capture_handshake
 from .loopback import _error_text, handshake
 from .pki import (
     KEY_TYPES,
@@ -255,6 +256,12 @@ def _add_handshake(subparsers) -> None:
                         help=f"seed of the throwaway certificates (default: {HANDSHAKE_SEED!r})")
     parser.add_argument("--key-type", choices=KEY_TYPES, default="ecdsa-p256", metavar="TYPE",
                         help=f"key type of every certificate: {', '.join(KEY_TYPES)} (default: ecdsa-p256)")
+    parser.add_argument("--trace", action="store_true",
+                        help="capture the connection and print every message in wire order: direction, name, "
+                             "size, clear or encrypted, key fields")
+    parser.add_argument("--decrypt", action="store_true",
+                        help="with --trace (implied): say which TLS 1.3 secret opened each encrypted message and "
+                             "re-check both Finished MACs and CertificateVerify signatures")
     parser.set_defaults(run=_run_handshake)
 
 
@@ -266,9 +273,25 @@ def _handshake_arguments(args) -> dict:
 
 
 def _run_handshake(args) -> int:
-    result = handshake(**_handshake_arguments(args))
-    print(result)
-    return 0 if result.ok else 1
+    if not (args.trace or args.decrypt):
+        result = handshake(**_handshake_arguments(args))
+        print(result)
+        return 0 if result.ok else 1
+    trace = capture_handshake(**_handshake_arguments(args))
+    print(trace.result)
+    print()
+    conversation = trace.conversation
+    for message in conversation.messages:
+        opened_with = f"  [{message.secret}]" if args.decrypt and message.secret else ""
+        print(message.line() + opened_with)
+    if args.decrypt:
+        print()
+        if not conversation.decrypted:
+            print("nothing to decrypt: TLS 1.2 encrypts only after ChangeCipherSpec, with keys this course "
+                  "does not derive; everything above ChangeCipherSpec crossed the wire in clear text")
+        for check in conversation.checks:
+            print(check.line())
+    return 0 if trace.result.ok and all(check.ok for check in conversation.checks) else 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -99,6 +99,13 @@ def _failed_index(conversation: Conversation) -> int | None:
     return None
 
 
+def _after_the_handshake(message: WireMessage) -> bool:
+    """Application data and the closing close_notify alerts: the use of the connection, not its set-up."""
+    payload = message.payload
+    return message.name in ("ApplicationData", "EncryptedRecord") or (
+        isinstance(payload, Alert) and payload.description == 0)
+
+
 def _label(name: str, detail: str, color: str, bold: bool) -> str:
     name = f"<B>{html.escape(name)}</B>" if bold else html.escape(name)
     detail_row = f'<BR/><FONT POINT-SIZE="9">{html.escape(detail)}</FONT>' if detail else ""
@@ -108,8 +115,7 @@ def _label(name: str, detail: str, color: str, bold: bool) -> str:
 def _sequence_into(graph: graphviz.Digraph, conversation: Conversation, prefix: str,
                    include_application_data: bool) -> str:
     """Draw the lanes and messages; return the bottom node of the left column (to hang a legend)."""
-    messages = [m for m in conversation.messages
-                if include_application_data or m.name not in ("ApplicationData", "EncryptedRecord")]
+    messages = [m for m in conversation.messages if include_application_data or not _after_the_handshake(m)]
     failed = _failed_index(conversation)
     failed_message = conversation.messages[failed] if failed is not None else None
     graph.node(f"{prefix}flight_head", "", shape="plaintext")

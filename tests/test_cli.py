@@ -371,3 +371,46 @@ def test_handshake_command(version, mtls):
     assert client_saw == "  client saw: verified server certificate CN=localhost [DNS:localhost, IP:127.0.0.1]"
     assert server_saw == ("  server saw: verified client certificate CN=alice@example.test [email:alice@example.test]"
                           if mtls else "  server saw: no client certificate")
+
+
+def _message_lines(stdout: str) -> list[tuple[str, str, str]]:
+    """(direction, message name, clear/encrypted) of each wire-order line of a --trace output."""
+    found = []
+    for line in stdout.splitlines():
+        match = re.match(r"(client -> server|server -> client)  (\S+) +\d+ B  (clear|encrypted)", line)
+        if match:
+            found.append(match.groups())
+    return found
+
+
+@pytest.mark.parametrize("version", ["1.2", "1.3"])
+def test_handshake_trace_lists_the_messages_in_wire_order(version):
+    result = run_cli("handshake", "--mtls", "--tls", version, "--trace")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = _message_lines(result.stdout)
+    names = [name for _, name, _ in lines]
+    assert lines[0] == ("client -> server", "ClientHello", "clear")
+    assert lines[1] == ("server -> client", "ServerHello", "clear")
+    client_certificate = next(line for line in lines if line[:2] == ("client -> server", "Certificate"))
+    # The point of the comparison: TLS 1.2 shows the client's identity to any observer, 1.3 hides it.
+    assert client_certificate[2] == ("encrypted" if version == "1.3" else "clear")
+    assert names.count("CertificateVerify") == (2 if version == "1.3" else 1)
+    assert "CertificateRequest" in names and "Finished" in names
+    assert "PASS" not in result.stdout  # the checks belong to --decrypt
+
+
+def test_handshake_decrypt_names_the_secrets_and_passes_every_check():
+    result = run_cli("handshake", "--mtls", "--decrypt")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[SERVER_HANDSHAKE_TRAFFIC_SECRET]" in result.stdout
+    assert "[CLIENT_HANDSHAKE_TRAFFIC_SECRET]" in result.stdout
+    checks = [line for line in result.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
+    assert [line.split(":")[0] for line in checks] == [
+        "PASS  server CertificateVerify", "PASS  server Finished", "PASS  client CertificateVerify",
+        "PASS  client Finished"]
+
+
+def test_handshake_decrypt_on_tls12_says_there_is_nothing_to_decrypt():
+    result = run_cli("handshake", "--tls", "1.2", "--decrypt")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "nothing to decrypt" in result.stdout
