@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # nbval compares every stored output; these options keep each cell honest and quick.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg --nbval-cell-timeout=60
 
-.PHONY: setup lab test bench images clean
+.PHONY: setup lab test notebooks bench images clean
 
 setup: $(STAMP)
 	@$(BIN)/python -m mtlslib.environment --ensure-dot
@@ -33,6 +33,11 @@ test: setup
 
 images: setup
 	$(BIN)/python -m mtlslib.images images
+
+# After changing mtlslib or a notebook: re-run every chapter top to bottom and store its outputs.
+notebooks: setup
+	cd notebooks && ../$(BIN)/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
+		--ExecutePreprocessor.extra_arguments='["--log-level=ERROR"]' [0-9][0-9]_*.ipynb
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -198,6 +198,21 @@ def _group(chunks: list[tuple[str, bytes]]) -> str | None:
     return exchange.payload.summary().split()[0] if exchange is not None else None
 
 
+def _goodbye(drive, tls: ssl.SSLObject) -> None:
+    """close_notify both ways, as TLS asks: wait for the server's, then answer with ours, so that
+    their order in the capture is the same on every run."""
+    try:
+        while drive(lambda: tls.read(4096)):
+            pass
+    except ssl.SSLZeroReturnError:  # the server's close_notify arrived
+        try:
+            drive(tls.unwrap)
+        except (OSError, ssl.SSLError):
+            pass
+    except (OSError, ssl.SSLError):
+        pass  # the server hung up without one: nothing left to say
+
+
 def _client(address, ctx, server_hostname, timeout, chunks):
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
@@ -238,10 +253,7 @@ def _client(address, ctx, server_hostname, timeout, chunks):
         drive(lambda: tls.write(b"hello\n"))
         if not drive(lambda: tls.read(4096)):
             raise ConnectionResetError("the server closed the connection without answering")
-        try:  # a polite goodbye: close_notify both ways, as TLS asks
-            drive(tls.unwrap)
-        except (OSError, ssl.SSLError):
-            pass
+        _goodbye(drive, tls)
     except (OSError, ssl.SSLError) as e:
         error = e
     finally:
