@@ -201,3 +201,64 @@ def test_other_tls13_cipher_suites_decrypt_and_verify(tmp_path, suite):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report == {"cipher": suite, "ok": True, "checks": [True, True, True, True]}
+
+
+# --------------------------------------------------------------------------------------------
+# Malformed input: only the decoder's own errors come out, and quickly.
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sample_capture(pki_by_key_type):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    trace = capture_handshake(server, client, trust=root)
+    return trace.chunks, trace.keylog
+
+
+def _decode_or_refuse(chunks, keylog):
+    try:
+        decode_conversation(chunks, keylog)
+    except MtlsLibError:
+        pass  # DecodeError / DecryptError: the documented outcome for damaged input
+
+
+_FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_FUZZ
+@given(data=st.data())
+def test_damaged_captures_give_decode_errors_only(sample_capture, data):
+    chunks, keylog = sample_capture
+    index = data.draw(st.integers(0, len(chunks) - 1), label="chunk")
+    sender, chunk = chunks[index]
+    damage = data.draw(st.sampled_from(["truncate", "flip", "insert", "drop"]), label="damage")
+    position = data.draw(st.integers(0, len(chunk) - 1), label="position")
+    if damage == "truncate":
+        chunk = chunk[:position]
+    elif damage == "flip":
+        chunk = chunk[:position] + bytes([chunk[position] ^ data.draw(st.integers(1, 255))]) + chunk[position + 1:]
+    elif damage == "insert":
+        chunk = chunk[:position] + data.draw(st.binary(min_size=1, max_size=8)) + chunk[position:]
+    else:
+        chunk = chunk[:position] + chunk[position + 1:]
+    damaged = chunks[:index] + [(sender, chunk)] + chunks[index + 1:]
+    _decode_or_refuse(damaged, keylog)
+    _decode_or_refuse(damaged, None)
+
+
+@_FUZZ
+@given(stream=st.binary(max_size=400), tls13=st.booleans())
+def test_random_bytes_give_decode_errors_only(stream, tls13):
+    _decode_or_refuse([("client", stream)], None)
+    try:
+        parse_handshake(stream, tls13=tls13)
+    except MtlsLibError:
+        pass
+
+
+@_FUZZ
+@given(text=st.text(max_size=200))
+def test_garbage_key_logs_give_decode_errors_only(sample_capture, text):
+    chunks, _ = sample_capture
+    _decode_or_refuse(chunks, text)
