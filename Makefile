@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # nbval compares every stored output; these options keep each cell honest and quick.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg --nbval-cell-timeout=60
 
-.PHONY: setup lab test notebooks bench images clean
+.PHONY: setup lab test notebooks student bench images clean
 
 setup: $(STAMP)
 	@$(BIN)/python -m mtlslib.environment --ensure-dot
@@ -38,6 +38,10 @@ images: setup
 notebooks: setup
 	cd notebooks && ../$(BIN)/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
 		--ExecutePreprocessor.extra_arguments='["--log-level=ERROR"]' [0-9][0-9]_*.ipynb
+
+# The student edition: solutions removed, outputs cleared. Not committed (build/ is ignored).
+student: setup
+	$(BIN)/python -m mtlslib.student notebooks build/student
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
