@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # nbval compares every stored output; these options keep each cell honest and quick.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg --nbval-cell-timeout=60
 
-.PHONY: setup lab test notebooks student bench images clean
+.PHONY: setup lab test notebooks student html bench images clean
 
 setup: $(STAMP)
 	@$(BIN)/python -m mtlslib.environment --ensure-dot
@@ -42,6 +42,10 @@ notebooks: setup
 # The student edition: solutions removed, outputs cleared. Not committed (build/ is ignored).
 student: setup
 	$(BIN)/python -m mtlslib.student notebooks build/student
+
+# The offline reading edition, from the committed outputs: open build/html/index.html.
+html: setup
+	$(BIN)/python -m mtlslib.html_edition notebooks build/html
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

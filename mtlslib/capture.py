@@ -202,15 +202,16 @@ def _goodbye(drive, tls: ssl.SSLObject) -> None:
     """close_notify both ways, as TLS asks: wait for the server's, then answer with ours, so that
     their order in the capture is the same on every run."""
     try:
-        while drive(lambda: tls.read(4096)):
+        while drive(lambda: tls.read(4096)):  # b"" (or SSLZeroReturnError): the server's close_notify
             pass
-    except ssl.SSLZeroReturnError:  # the server's close_notify arrived
-        try:
-            drive(tls.unwrap)
-        except (OSError, ssl.SSLError):
-            pass
+    except ssl.SSLZeroReturnError:
+        pass
     except (OSError, ssl.SSLError):
-        pass  # the server hung up without one: nothing left to say
+        return  # the server hung up without one: nothing left to say
+    try:
+        drive(tls.unwrap)
+    except (OSError, ssl.SSLError):
+        pass
 
 
 def _client(address, ctx, server_hostname, timeout, chunks):
