@@ -29,6 +29,7 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 test: setup
+	@$(BIN)/python -m mtlslib.environment --ensure-browser
 	$(BIN)/python -m pytest tests notebooks $(NBVAL) --timeout=120
 
 images: setup

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-__all__ = ["dot_install_command", "environment_report", "ensure_dot", "readiness"]
+__all__ = ["dot_install_command", "environment_report", "ensure_browser", "ensure_dot", "readiness"]
 
 _PACKAGES = ("cryptography", "jupyterlab", "matplotlib", "graphviz", "nbval", "pytest")
 
@@ -43,23 +43,42 @@ def _can_use_apt() -> bool:
         and shutil.which("apt-get") is not None
 
 
+def _apt_install(package: str) -> bool:
+    """Install a Debian package as root; True if it worked."""
+    print(f"installing the Debian package {package} ...", flush=True)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "-qq", package]
+    if subprocess.run(command, env=env, **quiet).returncode == 0:
+        return True
+    subprocess.run(["apt-get", "update", "-qq"], env=env, **quiet)  # a fresh machine may have no package lists
+    return subprocess.run(command, env=env, **quiet).returncode == 0
+
+
 def ensure_dot() -> int:
     """Make sure ``dot`` is on PATH: install Debian's graphviz as root, else explain. Exit status."""
     if shutil.which("dot"):
         return 0
-    if _can_use_apt():
-        print("graphviz's `dot` is missing; installing the Debian package graphviz ...", flush=True)
-        quiet = {"stdout": subprocess.DEVNULL}
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        installed = subprocess.run(["apt-get", "install", "-y", "-qq", "graphviz"], env=env, **quiet).returncode == 0
-        if not installed:  # a fresh machine may have no package lists yet
-            subprocess.run(["apt-get", "update", "-qq"], env=env, **quiet)
-            installed = subprocess.run(["apt-get", "install", "-y", "-qq", "graphviz"], env=env, **quiet).returncode == 0
-        if installed and shutil.which("dot"):
-            return 0
+    if _can_use_apt() and _apt_install("graphviz") and shutil.which("dot"):
+        return 0
     print(f"graphviz's `dot` program is needed to draw the course's diagrams. Install it with:\n"
           f"    {dot_install_command()}\nthen run the same make command again.", file=sys.stderr)
     return 1
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_browser() -> int:
+    """The browser tests need Debian's Chromium: install it as root when apt is usable; otherwise
+    say that those tests will be skipped. Never fails: the rest of the suite does not need it."""
+    if os.path.exists(CHROMIUM):
+        return 0
+    if _can_use_apt() and _apt_install("chromium") and os.path.exists(CHROMIUM):
+        return 0
+    print(f"note: {CHROMIUM} is missing, so the browser tests will be skipped "
+          "(install Chromium, e.g. `sudo apt-get install chromium`, to run them)")
+    return 0
 
 
 def _dot_version() -> str | None:
@@ -106,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--ensure-dot"]:
         return ensure_dot()
+    if argv == ["--ensure-browser"]:
+        return ensure_browser()
     for name, version in environment_report().items():
         print(f"{name:<22} {version}")
     return 0
