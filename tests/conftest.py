@@ -97,3 +97,15 @@ def openssl_bin() -> str:
     if path is None:
         pytest.skip("the openssl command-line tool is not installed")
     return path
+
+
+@pytest.fixture(scope="session")
+def jupyter_kernels():
+    """For tests that run notebooks: jupyter_client's ZeroMQ context and jupyter_core's event loop
+    (each with internal sockets) live as long as the process, so create them before the per-test
+    leak check starts counting."""
+    import zmq
+    from jupyter_core.utils import ensure_event_loop
+
+    zmq.Context.instance()
+    ensure_event_loop()

@@ -12,6 +12,8 @@ from nbclient import NotebookClient
 
 from mtlslib.student import clear_solutions, write_student_edition
 
+pytestmark = pytest.mark.usefixtures("jupyter_kernels")
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 

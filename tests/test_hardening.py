@@ -1,0 +1,172 @@
+"""Hardening: malformed input gives mtlslib's own errors only, and the servers hold up under load.
+
+Load tests stay on 127.0.0.1, are bounded in count and time, and stop by themselves.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from mtlslib.errors import HandshakeTimeout, MtlsLibError
+from mtlslib.https import HttpsService
+from mtlslib.loopback import LoopbackServer, client_context, connect, server_context
+from mtlslib.pki import CertificateAuthority, IssuedCertificate, load_pem_certificates, load_pem_private_key, load_pkcs12
+
+CLIENTS = 200
+_FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def pki():
+    root = CertificateAuthority.create("Hardening Root CA", seed="hardening")
+    issuing = root.create_intermediate("Hardening Issuing CA")
+    return root, issuing.issue_server("localhost"), issuing.issue_client("alice@example.test")
+
+
+# --------------------------------------------------------------------------------------------
+# Malformed input
+
+
+def _damaged(data: bytes, draw) -> bytes:
+    kind = draw(st.sampled_from(["truncate", "flip", "insert", "random"]))
+    if kind == "random":
+        return draw(st.binary(max_size=2000))
+    position = draw(st.integers(0, max(len(data) - 1, 0)))
+    if kind == "truncate":
+        return data[:position]
+    if kind == "flip":
+        return data[:position] + bytes([data[position] ^ draw(st.integers(1, 255))]) + data[position + 1:]
+    return data[:position] + draw(st.binary(min_size=1, max_size=16)) + data[position:]
+
+
+@_FUZZ
+@given(data=st.data())
+def test_damaged_pem_certificates_give_certificate_load_errors_only(pki, data):
+    _, server, _ = pki
+    original = data.draw(st.sampled_from([server.chain_pem, server.certificate.public_bytes(Encoding.DER)]))
+    try:
+        load_pem_certificates(_damaged(original, data.draw), "server.pem")
+    except MtlsLibError as error:
+        assert "server.pem" in str(error)
+
+
+@_FUZZ
+@given(data=st.data())
+def test_damaged_private_keys_give_certificate_load_errors_only(pki, data):
+    _, server, _ = pki
+    try:
+        load_pem_private_key(_damaged(server.key_pem, data.draw), "server.key")
+    except MtlsLibError as error:
+        assert "server.key" in str(error)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_pkcs12_files_give_certificate_load_errors_only(pki, tmp_path, data):
+    _, _, client = pki
+    path = tmp_path / "client.p12"
+    path.write_bytes(_damaged(client.to_pkcs12(b"secret"), data.draw))
+    try:
+        load_pkcs12(path, b"secret")
+    except MtlsLibError as error:
+        assert "client.p12" in str(error)
+
+
+def test_loading_a_key_that_belongs_to_another_certificate_is_refused(pki, tmp_path):
+    _, server, client = pki
+    cert_path, _ = server.write(tmp_path, "server")
+    _, other_key = client.write(tmp_path, "client")
+    with pytest.raises(MtlsLibError, match="does not belong"):
+        IssuedCertificate.load(cert_path, other_key)
+
+
+# --------------------------------------------------------------------------------------------
+# Load
+
+
+def _good_request(address, ctx) -> bytes:
+    with connect(address, ctx, timeout=20) as connection:
+        return connection.request(b"hello\n")
+
+
+@pytest.mark.timeout(120)
+def test_loopback_server_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_ones(pki):
+    root, server, alice = pki
+    stranger = CertificateAuthority.create("Stranger CA", seed="hardening").issue_client("mallory")
+    good_ctx = client_context(root, certificate=alice)
+    bad_ctx = client_context(root, certificate=stranger, check_purpose=False)
+    with LoopbackServer(server_context(server, trust=root, mutual=True), timeout=20, backlog=512) as srv:
+        def bad_request(_):
+            try:
+                with connect(srv.address, bad_ctx, timeout=20) as connection:
+                    return connection.request(b"hello\n")
+            except (ssl.SSLError, OSError):
+                return b"refused"
+
+        with ThreadPoolExecutor(max_workers=CLIENTS + 20) as pool:
+            bad = [pool.submit(bad_request, i) for i in range(20)]
+            good = [pool.submit(_good_request, srv.address, good_ctx) for _ in range(CLIENTS)]
+            good_replies = [f.result(timeout=60) for f in good]
+            bad_replies = [f.result(timeout=60) for f in bad]
+    assert good_replies == [b"hello alice@example.test\n"] * CLIENTS
+    assert all(reply in (b"refused", b"") for reply in bad_replies)
+    refused = [v for v in srv.connections if v.error]
+    assert len(refused) == 20 and all("unknown ca" in v.error or "certificate verify failed" in v.error
+                                      for v in refused)
+    assert sum(1 for v in srv.connections if v.peer_identity == "alice@example.test") == CLIENTS
+
+
+@pytest.mark.timeout(120)
+def test_a_stalled_peer_still_times_out_under_load(pki):
+    root, server, alice = pki
+    good_ctx = client_context(root, certificate=alice)
+    with LoopbackServer(server_context(server, trust=root, mutual=True), timeout=1.0, backlog=512) as srv:
+        with socket.create_connection(srv.address):  # TCP only: never sends a ClientHello
+            started = time.monotonic()
+            with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+                replies = list(pool.map(lambda _: _good_request(srv.address, good_ctx), range(CLIENTS)))
+            deadline = started + 10
+            while time.monotonic() < deadline and not any("timed out" in (v.error or "") for v in srv.connections):
+                time.sleep(0.05)
+    assert replies == [b"hello alice@example.test\n"] * CLIENTS
+    assert any("timed out" in (v.error or "") for v in srv.connections)
+
+
+@pytest.mark.timeout(60)
+def test_a_client_that_stalls_gets_a_timeout_not_a_hang():
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        accepted = []
+        waiter = threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True)
+        waiter.start()
+        started = time.monotonic()
+        with pytest.raises(HandshakeTimeout):
+            connect(silent.getsockname(), ssl.create_default_context(), timeout=0.5)
+        assert time.monotonic() - started < 5
+        waiter.join(5)
+        for conn in accepted:
+            conn.close()
+
+
+@pytest.mark.timeout(120)
+def test_https_service_takes_200_concurrent_mutual_tls_clients(pki, tmp_path):
+    root, server, alice = pki
+    cert_path, key_path = alice.write(tmp_path, "alice")
+    ctx = ssl.create_default_context(cafile=None, cadata=root.cert_pem.decode())
+    ctx.load_cert_chain(cert_path, key_path)
+    with HttpsService(server, trust=root, mutual=True, timeout=20) as service:
+        def get(_):
+            with urllib.request.urlopen(service.url, context=ctx, timeout=30) as response:
+                return response.read().decode()
+
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            bodies = list(pool.map(get, range(CLIENTS)))
+    assert all(body.startswith("hello alice@example.test") for body in bodies)
