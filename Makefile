@@ -50,6 +50,7 @@ html: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/notebooks.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
