@@ -28,7 +28,7 @@ class Benchmark:
     description: str
     contestant: str
     reference: str
-    target: float  # the highest acceptable contestant/reference ratio
+    target: float | None  # the highest acceptable contestant/reference ratio; None: reported only
     setup: Setup
     repeats: int
     warmup: int
@@ -54,13 +54,13 @@ class Measurement:
 
     @property
     def passed(self) -> bool:
-        return self.ratio <= self.benchmark.target
+        return self.benchmark.target is None or self.ratio <= self.benchmark.target
 
 
 REGISTRY: list[Benchmark] = []
 
 
-def benchmark(name: str, *, description: str, contestant: str, reference: str, target: float,
+def benchmark(name: str, *, description: str, contestant: str, reference: str, target: float | None,
               repeats: int = 1000, warmup: int = 50) -> Callable[[Setup], Setup]:
     """Register ``setup``: a context-manager factory yielding ``(contestant, reference)``."""
 
@@ -125,7 +125,8 @@ def report(measurements: Iterable[Measurement], print_: Callable[[str], None] = 
         b = m.benchmark
         print_(_COLUMNS.format(b.name, f"{b.contestant} {_ms(m.contestant_median)}",
                                f"{b.reference} {_ms(m.reference_median)}", f"{m.ratio:.2f}x",
-                               f"<={b.target:.2f}x", "PASS" if m.passed else "MISS"))
+                               "-" if b.target is None else f"<={b.target:.2f}x",
+                               "REPORTED" if b.target is None else "PASS" if m.passed else "MISS"))
         done.append(m)
     print_("")
     for m in done:

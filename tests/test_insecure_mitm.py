@@ -1,0 +1,326 @@
+"""The man-in-the-middle relay against real clients and a real HTTPS server on 127.0.0.1: who is
+fooled, what it records, and that it cleans up after itself (conftest checks threads and sockets)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from mtlslib.errors import NotLoopbackError, ProfileError
+from mtlslib.exercises import ExerciseIncorrect
+from mtlslib.exercises.attacks import check_admin_service, check_bank_client_context
+from mtlslib.https import HttpsService, Request, Response
+from mtlslib.insecure_mitm import Exchange, ManInTheMiddle, RelayedConnection, http_request, intercept, send_request
+from mtlslib.loopback import client_context, connect
+from mtlslib.pki import CertificateAuthority
+
+BANK = "www.bank.test"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def public_ca():
+    return CertificateAuthority.create("Public Web CA", seed="test-mitm")
+
+
+@pytest.fixture(scope="module")
+def attacker_ca():
+    return CertificateAuthority.create("Attacker CA", seed="test-mitm")
+
+
+@pytest.fixture(scope="module")
+def fake_bank(attacker_ca):
+    return attacker_ca.issue_server(BANK)
+
+
+@pytest.fixture(scope="module")
+def attacker_site(public_ca):
+    return public_ca.issue_server("attacker.test")
+
+
+def bank_handler(request: Request) -> Response:
+    form = urllib.parse.parse_qs(request.body.decode())
+    if form.get("password") == [PASSWORD]:
+        return Response(200, f"welcome {form['user'][0]}\n")
+    return Response(403, "wrong password\n")
+
+
+@pytest.fixture
+def bank(public_ca):
+    with HttpsService(public_ca.issue_server(BANK), handler=bank_handler) as service:
+        yield service
+
+
+def login(user="alice", password=PASSWORD) -> bytes:
+    return http_request("POST", "/login", host=BANK, form={"user": user, "password": password})
+
+
+def careless(ca, *, verify=True, hostname=True) -> ssl.SSLContext:
+    ctx = client_context(ca)
+    if not hostname or not verify:
+        ctx.check_hostname = False
+    if not verify:
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def test_the_bank_works_without_a_relay(bank, public_ca):
+    exchange = send_request(bank.address, client_context(public_ca), login(), server_hostname=BANK)
+    assert exchange.error is None
+    assert (exchange.status, exchange.body) == (200, b"welcome alice\n")
+    assert exchange.server_subject == f"CN={BANK}"
+
+
+def test_a_verifying_client_refuses_the_relay_and_nothing_leaks(bank, public_ca, fake_bank):
+    seen = intercept(bank.address, fake_bank, client_context(public_ca), login(), hostname=BANK)
+    assert seen.victim.error.endswith("certificate verify failed: unable to get local issuer certificate")
+    assert seen.victim.sent == b"" and seen.victim.status is None
+    assert not seen.relay.victim_accepted and not seen.relay.leaked
+    assert "alert unknown ca" in seen.relay.victim_error  # the victim told the relay why
+    assert seen.relay.from_server == b""
+    assert "nothing was relayed" in str(seen.relay)
+
+
+@pytest.mark.parametrize("victim", ["no verification", "trusts the attacker's CA"])
+def test_a_misconfigured_client_leaks_the_password_and_notices_nothing(bank, public_ca, attacker_ca, fake_bank,
+                                                                      victim):
+    ctx = careless(public_ca, verify=False) if victim == "no verification" else client_context([public_ca,
+                                                                                                attacker_ca])
+    seen = intercept(bank.address, fake_bank, ctx, login(), hostname=BANK)
+    assert seen.relay.victim_accepted and seen.relay.leaked
+    assert seen.relay.from_victim == login()
+    assert PASSWORD.replace(" ", "+").encode() in seen.relay.from_victim
+    assert seen.relay.upstream_error is None
+    # The victim got the bank's real answer, through the relay: nothing looked wrong.
+    assert (seen.victim.error, seen.victim.status, seen.victim.body) == (None, 200, b"welcome alice\n")
+    assert seen.relay.from_server.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert seen.relay.from_server.endswith(b"welcome alice\n")
+    assert seen.victim.server_subject == f"CN={BANK}"  # the attacker's certificate, same name
+    assert "password=correct+horse+battery+staple" in str(seen)
+
+
+def test_a_genuine_certificate_for_another_name_fools_only_the_client_without_hostname_check(
+        bank, public_ca, attacker_site):
+    careful = intercept(bank.address, attacker_site, client_context(public_ca), login(), hostname=BANK)
+    assert careful.victim.error.endswith(f"Hostname mismatch, certificate is not valid for '{BANK}'.")
+    assert not careful.relay.leaked
+    sloppy = intercept(bank.address, attacker_site, careless(public_ca, hostname=False), login(), hostname=BANK)
+    assert sloppy.relay.leaked and sloppy.victim.status == 200
+    assert sloppy.victim.server_subject == "CN=attacker.test"
+
+
+def test_hostname_check_alone_does_not_accept_an_unknown_ca(bank, public_ca, fake_bank):
+    seen = intercept(bank.address, fake_bank, careless(public_ca, hostname=False), login(), hostname=BANK)
+    assert "unable to get local issuer certificate" in seen.victim.error
+    assert not seen.relay.leaked
+
+
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_an_mtls_server_refuses_the_relay_but_the_password_has_already_leaked(public_ca, attacker_ca, fake_bank,
+                                                                                tls_version):
+    customers = CertificateAuthority.create("Customer CA", seed="test-mitm")
+    alice = customers.issue_client("alice@customers.bank.test")
+    upstream = careless(public_ca, verify=False)
+    upstream.maximum_version = ssl.TLSVersion.TLSv1_3 if tls_version == "1.3" else ssl.TLSVersion.TLSv1_2
+    with HttpsService(public_ca.issue_server(BANK), trust=customers, mutual=True, handler=bank_handler) as bank:
+        victim = client_context([public_ca, attacker_ca], certificate=alice)
+        seen = intercept(bank.address, fake_bank, victim, login(), hostname=BANK, upstream_context=upstream)
+    assert seen.relay.leaked and seen.relay.from_victim == login()
+    expected = "alert certificate required" if tls_version == "1.3" else "alert handshake failure"
+    assert expected in seen.relay.upstream_error
+    assert seen.relay.from_server == b""
+    assert seen.victim.status is None and seen.victim.error is None
+    assert "closed without an answer" in str(seen.victim)
+
+
+def test_one_relay_serves_many_victims_at_once(bank, public_ca, fake_bank):
+    victim_context = careless(public_ca, verify=False)
+    users = [f"user{i}" for i in range(8)]
+    answers = {}
+
+    def victim(user):
+        answers[user] = send_request(relay.address, victim_context, login(user), server_hostname=BANK)
+
+    with ManInTheMiddle(bank.address, fake_bank, upstream_hostname=BANK) as relay:
+        threads = [threading.Thread(target=victim, args=(user,)) for user in users]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    assert {user: answers[user].body for user in users} == {user: f"welcome {user}\n".encode() for user in users}
+    assert sorted(c.from_victim for c in relay.connections) == sorted(login(user) for user in users)
+
+
+def test_large_messages_cross_the_relay_intact(public_ca, fake_bank):
+    payload = bytes(range(256)) * 1024  # 256 KiB: many TLS records in each direction
+
+    def echo(request: Request) -> Response:
+        return Response(200, request.body, content_type="application/octet-stream")
+
+    with HttpsService(public_ca.issue_server(BANK), handler=echo) as service:
+        request = (f"POST /echo HTTP/1.1\r\nHost: {BANK}\r\nContent-Length: {len(payload)}\r\n"
+                   "Connection: close\r\n\r\n").encode() + payload
+        seen = intercept(service.address, fake_bank, careless(public_ca, verify=False), request, hostname=BANK)
+    assert seen.relay.from_victim == request
+    assert seen.victim.body == payload
+    assert seen.relay.from_server.endswith(payload)
+
+
+def test_an_unreachable_server_is_reported_and_the_request_still_recorded(public_ca, fake_bank):
+    with socket.socket() as placeholder:  # a port that nobody listens on
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    seen = intercept(("127.0.0.1", port), fake_bank, careless(public_ca, verify=False), login(), hostname=BANK)
+    assert "refused" in seen.relay.upstream_error.lower()
+    assert seen.relay.from_victim == login()
+    assert seen.victim.status is None
+
+
+def test_stop_cuts_a_silent_victim_at_once(bank, fake_bank):
+    relay = ManInTheMiddle(bank.address, fake_bank, timeout=30).start()
+    try:
+        silent = socket.create_connection(relay.address, timeout=5)
+    finally:
+        time.sleep(0.05)  # let the relay start its handshake and block in it
+        started = time.monotonic()
+        relay.stop()
+    silent.close()
+    assert time.monotonic() - started < 2
+    (record,) = relay.connections
+    assert not record.victim_accepted and record.victim_error
+
+
+def test_a_relay_gives_up_on_an_idle_connection(bank, public_ca, fake_bank):
+    with ManInTheMiddle(bank.address, fake_bank, upstream_hostname=BANK, timeout=0.3) as relay:
+        with connect(relay.address, careless(public_ca, verify=False), server_hostname=BANK) as victim:
+            started = time.monotonic()
+            assert victim.tls.recv(100) == b""  # the relay hung up on a victim that said nothing
+            assert time.monotonic() - started < 3
+    (record,) = relay.connections
+    assert record.victim_accepted and not record.leaked
+
+
+def test_the_relay_stays_on_loopback(bank, fake_bank):
+    with pytest.raises(NotLoopbackError):
+        ManInTheMiddle(("192.0.2.1", 443), fake_bank)
+    with pytest.raises(NotLoopbackError):
+        ManInTheMiddle(bank.address, fake_bank, host="0.0.0.0")
+    with pytest.raises(NotLoopbackError):
+        send_request(("192.0.2.1", 443), ssl.create_default_context(), b"GET / HTTP/1.1\r\n\r\n")
+
+
+def test_the_relay_wants_an_issued_certificate(bank, fake_bank):
+    with pytest.raises(ProfileError, match="IssuedCertificate"):
+        ManInTheMiddle(bank.address, fake_bank.cert_pem)
+    relay = ManInTheMiddle(bank.address, fake_bank)
+    with pytest.raises(RuntimeError, match="not running"):
+        relay.address
+    relay.stop()  # stopping a relay that never started is harmless
+
+
+def test_http_request_bytes():
+    assert http_request("GET", "/admin", host="admin.test") == (
+        b"GET /admin HTTP/1.1\r\nHost: admin.test\r\nConnection: close\r\n\r\n")
+    form = http_request("POST", "/login", host="bank.test", form={"user": "a b", "password": "p&q"})
+    assert form.endswith(b"Content-Length: 23\r\nConnection: close\r\n\r\nuser=a+b&password=p%26q")
+    with pytest.raises(ProfileError, match="must start with '/'"):
+        http_request("GET", "admin", host="admin.test")
+
+
+def test_exchange_reads_status_and_body():
+    answered = Exchange(b"GET /", b"HTTP/1.1 403 Forbidden\r\nA: b\r\n\r\nno\n", None)
+    assert (answered.status, answered.body, str(answered)) == (403, b"no\n", "HTTP/1.1 403 Forbidden: no")
+    refused = Exchange(b"", b"", "[SSL: X] reason")
+    assert refused.status is None and str(refused) == "refused the handshake: [SSL: X] reason"
+    cut = Exchange(b"GET /", b"", "[SSL: Y] alert")
+    assert str(cut) == "sent 5 bytes, then the connection failed: [SSL: Y] alert"
+
+
+# --------------------------------------------------------------------------------------------
+# The chapter's checkers: they pass the right answers and explain the wrong ones
+
+
+def verifying(public_ca):
+    return ssl.create_default_context(cadata=public_ca.cert_pem.decode())
+
+
+def test_bank_client_checker_passes_a_verifying_context(capsys):
+    check_bank_client_context(verifying)
+    assert "refuses both relays" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mistake, explanation", [
+    (lambda ca: careless(ca, verify=False), "attacker's own CA read your password"),
+    (lambda ca: careless(ca, hostname=False), "keep check_hostname = True"),
+    (lambda ca: ssl.create_default_context(), "cannot log in to the real bank"),
+    (lambda ca: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), "this is a server context"),
+    (lambda ca: None, "not an ssl.SSLContext"),
+])
+def test_bank_client_checker_explains_each_mistake(mistake, explanation):
+    with pytest.raises(ExerciseIncorrect, match=explanation):
+        check_bank_client_context(mistake)
+
+
+def admin_service(certificate, staff_ca, admins, *, mutual=True, trust=None, authorize=True):
+    def panel(request: Request) -> Response:
+        if authorize and (request.client is None or request.client.name not in admins):
+            return Response(403, "forbidden\n")
+        return Response(200, "admin panel\n")
+
+    return HttpsService(certificate, trust=trust or staff_ca, mutual=mutual, handler=panel)
+
+
+def test_admin_service_checker_passes_a_locked_service(capsys):
+    check_admin_service(admin_service)
+    out = capsys.readouterr().out
+    assert re.search(r"mallory: +HTTP/1.1 403 Forbidden: forbidden", out)
+    assert re.search(r"anonymous: +sent .* tlsv13 alert certificate required", out)
+    assert re.search(r"impostor: +sent .* tlsv1 alert unknown ca", out)
+
+
+def test_admin_service_checker_accepts_an_optional_certificate_checked_by_the_application():
+    check_admin_service(lambda cert, staff, admins: admin_service(cert, staff, admins, mutual="optional"))
+
+
+@pytest.mark.parametrize("mistake, explanation", [
+    (lambda cert, staff, admins: admin_service(cert, staff, admins, mutual="optional", authorize=False),
+     "without any certificate got the admin panel"),
+    (lambda cert, staff, admins: admin_service(cert, staff, admins, authorize=False),
+     "mallory holds a valid staff certificate"),
+    (lambda cert, staff, admins: admin_service(cert, staff, admins, trust=[staff, cert.issuer]),
+     "your handler refused it, but the TLS layer should have"),
+    (lambda cert, staff, admins: admin_service(cert, staff, admins, trust=cert.issuer),
+     "alice, an admin, did not get in"),
+    (lambda cert, staff, admins: admin_service(cert, staff, admins).start(), "without calling start"),
+    (lambda cert, staff, admins: None, "return an HttpsService"),
+])
+def test_admin_service_checker_explains_each_mistake(mistake, explanation):
+    made = []
+
+    def tracked(*args):
+        made.append(mistake(*args))
+        return made[-1]
+
+    try:
+        with pytest.raises(ExerciseIncorrect, match=explanation):
+            check_admin_service(tracked)
+    finally:
+        for service in made:
+            if service is not None:
+                service.stop()
+
+
+def test_relayed_connection_tells_a_refusal_from_a_failure():
+    refused = RelayedConnection(False, "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca", None, b"", b"")
+    assert str(refused).startswith("the victim refused the relay's certificate")
+    cut = RelayedConnection(False, "timed out waiting for the peer", None, b"", b"")
+    assert str(cut).startswith("the handshake with the victim did not finish")
+    unreachable = RelayedConnection(True, None, "ConnectionRefusedError: refused", b"GET / HTTP/1.1\r\n\r\n", b"")
+    assert "the relay's connection to the real server failed" in str(unreachable)
+    assert unreachable.leaked
