@@ -3,6 +3,7 @@
     python -m mtlslib pki pki/                  # root CA, issuing CA, server and client files
     python -m mtlslib serve pki/ --mtls         # HTTPS on 127.0.0.1 that names its client
     python -m mtlslib handshake --mtls --tls 1.2
+    python -m mtlslib explain server.pem --trust root-ca.pem --name localhost
 
 Each subcommand is a pair of functions, ``_add_NAME(subparsers)`` declaring its options and
 ``_run_NAME(args)`` doing the work and returning the exit status, so a new option touches one pair.
@@ -17,6 +18,7 @@ show its traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import errno
 import shlex
 import signal
@@ -30,6 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import __version__
 from .errors import MtlsLibError, PurposeError
+from .explain import explain, load_crls
 from .https import HttpsService
 from .capture import capture_handshake
 from .loopback import _error_text, handshake
@@ -295,6 +298,56 @@ def _run_handshake(args) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# explain
+
+
+EXIT_INVALID = 1
+EXIT_UNDECIDED = 3
+
+
+def _add_explain(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explain", help="explain, check by check, whether a certificate chain would be accepted",
+        description="Build the path from the chain in CHAIN (leaf first, then intermediates) to a root in "
+                    "--trust, run every check a verifier runs, and print them as a table with the first failure "
+                    "marked. Exit status 0 if the chain is valid, 1 if not, 2 if the input is unusable, 3 if the "
+                    "explainer cannot decide (it says why).")
+    parser.add_argument("chain", metavar="CHAIN.pem", help="the presented certificates, leaf first (PEM)")
+    parser.add_argument("--trust", metavar="ROOTS.pem", required=True, help="the trust store (PEM certificates)")
+    parser.add_argument("--purpose", choices=("server", "client"), default="server",
+                        help="server: a client checks a server certificate (default); client: a server checks a "
+                             "client certificate")
+    parser.add_argument("--name", metavar="NAME", help="the expected DNS name or IP address (default: not checked)")
+    parser.add_argument("--at", metavar="ISO-DATE", type=_iso_time,
+                        help="check as of this time, e.g. 2030-01-01 or 2030-01-01T12:00:00Z (default: now, UTC)")
+    parser.add_argument("--crl", metavar="CRL.pem", action="append", default=[],
+                        help="a CRL to check the leaf against (repeat for more); with one, revocation is checked")
+    parser.add_argument("--profile", choices=("openssl", "webpki"), default="openssl",
+                        help="openssl: decide as OpenSSL does through Python's ssl (default); webpki: the stricter "
+                             "web PKI rules of browsers and cryptography")
+    parser.set_defaults(run=_run_explain)
+
+
+def _iso_time(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date, e.g. 2030-01-01 or "
+                                         "2030-01-01T12:00:00+00:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _run_explain(args) -> int:
+    chain = load_pem_certificates(_read_file(args.chain), str(args.chain))
+    trust = load_pem_certificates(_read_file(args.trust), str(args.trust))
+    crls = [crl for path in args.crl for crl in load_crls(_read_file(path), str(path))]
+    explanation = explain(chain, trust, purpose=args.purpose, name=args.name, at=args.at, crls=crls,
+                          profile=args.profile)
+    print(explanation.table())
+    return {"valid": 0, "invalid": EXIT_INVALID}.get(explanation.verdict, EXIT_UNDECIDED)
+
+
+# --------------------------------------------------------------------------------------------
 # main
 
 
@@ -306,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "Everything stays on 127.0.0.1.")
     parser.add_argument("--version", action="version", version=f"mtlslib {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_pki, _add_serve, _add_handshake):
+    for add in (_add_pki, _add_serve, _add_handshake, _add_explain):
         add(subparsers)
     return parser
 

@@ -1,0 +1,155 @@
+"""Checkers for chapter 08, breaking verification: predictions, and certificates built to fail.
+
+Every checker runs real handshakes on 127.0.0.1 (and, where the exercise says so, cryptography's
+verifier), so what it reports is what OpenSSL really decided, with OpenSSL's own words.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+from cryptography.x509 import verification
+
+from ..loopback import handshake
+from ..pki import CertificateAuthority, IssuedCertificate
+from ..scenarios import SCENARIOS
+from . import attempt, expect, well_done
+
+__all__ = ["PREDICTION_SCENARIOS", "check_accepted_by_openssl_only", "check_client_purpose_refusal",
+           "check_path_length_violation", "check_predictions"]
+
+# Scenarios whose outcome surprises most readers; the reader predicts who refuses each one.
+PREDICTION_SCENARIOS = ("wildcard-too-deep", "intermediate-anchor", "cn-only", "revoked-unchecked",
+                        "mtls-no-eku", "mtls-optional-expired", "mtls-wrong-identity")
+_ANSWERS = ("client", "server", "nobody")
+
+
+@lru_cache(maxsize=1)
+def _authorities() -> tuple[CertificateAuthority, CertificateAuthority]:
+    root = CertificateAuthority.create("Exercise Root CA", seed="exercises-08")
+    return root, root.create_intermediate("Exercise Issuing CA")
+
+
+def _who_refuses(name: str) -> str:
+    """Who refuses at the TLS level ('nobody' if the handshake succeeds)."""
+    outcome = SCENARIOS[name].run()
+    return outcome.refused_by if outcome.refused_by in ("client", "server") else "nobody"
+
+
+def _normal(answer) -> str:
+    return str(answer).strip().lower().strip("'\"")
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Predict, then run
+
+
+def check_predictions(predict: Callable[[], dict]) -> None:
+    """``predict()`` returns ``{scenario name: "client" | "server" | "nobody"}``: who refuses the
+    connection in the TLS handshake (an application's later refusal does not count)."""
+    predictions = attempt(predict)
+    name = getattr(predict, "__name__", "predict")
+    expect(isinstance(predictions, dict),
+           f"{name}() returned {type(predictions).__name__}; return a dict such as {{'cn-only': 'client', ...}}")
+    missing = [s for s in PREDICTION_SCENARIOS if s not in predictions]
+    expect(not missing, f"no prediction for {', '.join(missing)}: give one for each of "
+                        f"{', '.join(PREDICTION_SCENARIOS)}")
+    for scenario in PREDICTION_SCENARIOS:
+        expect(_normal(predictions[scenario]) in _ANSWERS,
+               f"{scenario}: {predictions[scenario]!r} is not one of {', '.join(_ANSWERS)}")
+    live = {scenario: _who_refuses(scenario) for scenario in PREDICTION_SCENARIOS}
+    wrong = [s for s in PREDICTION_SCENARIOS if _normal(predictions[s]) != live[s]]
+    expect(not wrong, "; ".join(f"{s}: you predicted {_normal(predictions[s])}, but {live[s]} refuses "
+                                f"({SCENARIOS[s].story})" for s in wrong))
+    well_done("every prediction matches the real handshakes: "
+              + ", ".join(f"{s} {live[s]}" for s in PREDICTION_SCENARIOS))
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Build the certificate that triggers a given failure
+
+
+_HINTS = {
+    "unable to get local issuer certificate": "the chain does not reach the root: make every CA from `root` "
+                                              "(create_intermediate, sub_ca) and issue the leaf with issue_leaf, "
+                                              "which sends the intermediates along",
+    "Hostname mismatch": "the certificate must be for localhost, the name the checker connects to",
+    "invalid CA certificate": "one of your issuers is not a CA at all; every issuer must say CA:TRUE, only one "
+                              "of them must allow too short a path",
+}
+
+
+def _hint(reason: str) -> str:
+    return next((hint for marker, hint in _HINTS.items() if marker in reason), "read OpenSSL's reason above")
+
+
+def _server_reason(leaf, root: CertificateAuthority) -> tuple[bool, str]:
+    result = handshake(leaf, trust=root, check_purpose=False)
+    return result.ok, result.client_saw.error or ""
+
+
+def _expect_certificate(value, function_name: str, what: str) -> None:
+    expect(isinstance(value, IssuedCertificate),
+           f"{function_name}() returned {type(value).__name__}; return the {what} as an IssuedCertificate "
+           "(what issue_leaf and ca.issue_server return)")
+
+
+def check_path_length_violation(build: Callable[[CertificateAuthority], IssuedCertificate]) -> None:
+    """``build(root)`` returns a server certificate for localhost, chaining up to ``root``, that
+    OpenSSL refuses with "path length constraint exceeded"."""
+    root, _ = _authorities()
+    leaf = attempt(build, root)
+    name = getattr(build, "__name__", "build")
+    _expect_certificate(leaf, name, "server certificate")
+    ok, reason = _server_reason(leaf, root)
+    expect(not ok, "OpenSSL accepted your chain: every CA on it respects its path length. An intermediate made "
+                   "with path_length=0 may sign leaves only; put another CA below it (sub_ca) and sign the leaf "
+                   "with that one")
+    expect("path length constraint exceeded" in reason,
+           f"OpenSSL refused, but for another reason: {reason!r}. Hint: {_hint(reason)}")
+    well_done(f"OpenSSL refuses your chain: {reason.split(': ')[-1]}, "
+              f"{len(leaf.chain_pem.split(b'-----BEGIN')) - 1} certificates sent")
+
+
+def check_accepted_by_openssl_only(build: Callable[[CertificateAuthority], IssuedCertificate]) -> None:
+    """``build(issuing_ca)`` returns a server certificate for localhost that Python's ssl accepts and
+    cryptography's verifier refuses (both trusting the root above ``issuing_ca``)."""
+    root, issuing = _authorities()
+    leaf = attempt(build, issuing)
+    name = getattr(build, "__name__", "build")
+    _expect_certificate(leaf, name, "server certificate")
+    ok, reason = _server_reason(leaf, root)
+    expect(ok, f"Python's ssl refused it ({reason}); it must accept the certificate. Hint: {_hint(reason)}")
+    verifier = verification.PolicyBuilder().store(verification.Store([root.certificate])) \
+        .build_server_verifier(verification.DNSName("localhost"))
+    try:
+        verifier.verify(leaf.certificate, list(leaf._chain))
+    except verification.VerificationError as error:
+        refusal = str(error).split(" (encountered processing", 1)[0].removeprefix("validation failed: ")
+    else:
+        refusal = None
+    expect(refusal is not None, "cryptography accepted it too. Look for a rule the web PKI enforces and OpenSSL, "
+                                "as Python configures it, does not: where does each look for the server's name?")
+    well_done(f"Python's ssl accepts it, cryptography refuses it ({refusal})")
+
+
+def check_client_purpose_refusal(build: Callable[[CertificateAuthority], IssuedCertificate]) -> None:
+    """``build(issuing_ca)`` returns a certificate, issued by ``issuing_ca``, that a mutual-TLS
+    server trusting that CA's root refuses as a client certificate with "unsuitable certificate
+    purpose"."""
+    root, issuing = _authorities()
+    certificate = attempt(build, issuing)
+    name = getattr(build, "__name__", "build")
+    _expect_certificate(certificate, name, "client certificate")
+    server_root = CertificateAuthority.create("Exercise Server Root CA", seed="exercises-08")
+    server = server_root.issue_server("localhost")
+    result = handshake(server, certificate, server_trust=root, client_trust=server_root, check_purpose=False)
+    reason = result.server_saw.error or ""
+    expect(not result.ok, "the server accepted it as a client certificate: its extended key usage allows "
+                          "clientAuth (or it has none, which means any purpose)")
+    expect("unsuitable certificate purpose" in reason,
+           f"the server refused it, but for another reason: {reason!r}. Hint: issue it with issuing_ca so that it "
+           "chains to the trusted root")
+    well_done(f"the server refuses it: {reason.split('] ')[-1]}; the client saw "
+              f"{result.client_saw.alert_received or result.client_saw.error}")
