@@ -42,8 +42,9 @@ def _nbval(paths: list[Path], report: Path) -> float:
 def _per_notebook(report: Path) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
     for case in ET.parse(report).iter("testcase"):
-        totals[Path(case.get("file") or case.get("classname", "")).name or case.get("classname")] += \
-            float(case.get("time", 0))
+        # nbval names each cell's test case after its notebook's path, dotted: "notebooks.01_x.ipynb".
+        notebook = case.get("classname", "")
+        totals[notebook.removeprefix("notebooks.").rsplit(".", 1)[0] + ".ipynb"] += float(case.get("time", 0))
     return dict(totals)
 
 
