@@ -410,26 +410,48 @@ def handshake(server: IssuedCertificate, client: IssuedCertificate | None = None
         "server", server, server_trust if mutual else None, mutual, tls_version, check_purpose)
     client_ctx, client_observer = _reusable_context(
         "client", client, client_trust, mutual, tls_version, check_purpose)
-    server_report: dict[str, PeerView] = {}
+    return run_between(server_ctx, client_ctx, server_hostname=server_hostname, timeout=timeout, mutual=mutual,
+                       observers=(server_observer, client_observer))[0]
 
-    with _listen("127.0.0.1", 0, backlog=1) as listener:
-        listener.settimeout(timeout)
-        thread = threading.Thread(target=_serve_once, name="mtlslib-handshake-server",
-                                  args=(listener, server_ctx, server_observer, timeout, server_report), daemon=True)
-        thread.start()
-        try:
-            client_view, version, cipher, group, duration = _client_round_trip(
-                listener.getsockname(), client_ctx, client_observer, server_hostname, timeout)
-        except BaseException:
-            _wake_accept(listener)  # the client may never have connected: don't let the server wait it out
-            raise
-        finally:
-            thread.join(timeout * 2 + 1)
+
+def run_between(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, *, server_hostname: str = "localhost",
+                timeout: float = DEFAULT_TIMEOUT, mutual: bool | None = None,
+                handler: "Handler | None" = None, observers: "tuple[_Observer, _Observer] | None" = None,
+                ) -> tuple[HandshakeResult, str | None]:
+    """One handshake and one request on 127.0.0.1 between two contexts built any way at all
+    (misconfigured ones included); returns what each side saw and the application's answer.
+
+    :func:`handshake` builds correct contexts and calls this; the verification scenarios pass
+    deliberately broken ones. ``mutual`` defaults to "the server asks for a certificate".
+    """
+    mutual = server_ctx.verify_mode != ssl.CERT_NONE if mutual is None else mutual
+    own_observers = observers is None
+    server_observer, client_observer = observers or (_Observer(server_ctx), _Observer(client_ctx))
+    server_report: dict[str, PeerView] = {}
+    try:
+        with _listen("127.0.0.1", 0, backlog=1) as listener:
+            listener.settimeout(timeout)
+            thread = threading.Thread(target=_serve_once, name="mtlslib-handshake-server", daemon=True,
+                                      args=(listener, server_ctx, server_observer, timeout, server_report,
+                                            handler or reply_with_identity))
+            thread.start()
+            try:
+                client_view, version, cipher, group, duration, reply = _client_round_trip(
+                    listener.getsockname(), client_ctx, client_observer, server_hostname, timeout)
+            except BaseException:
+                _wake_accept(listener)  # the client may never have connected: don't let the server wait it out
+                raise
+            finally:
+                thread.join(timeout * 2 + 1)
+    finally:
+        if own_observers:  # a caller's context outlives this call: give back its message callback
+            server_observer.detach()
+            client_observer.detach()
     if thread.is_alive():  # pragma: no cover - every server step has its own timeout
         raise HandshakeTimeout(f"the loopback server thread did not finish within {timeout * 2 + 1:.0f} s")
     server_view = server_report["view"]
     ok = client_view.error is None and server_view.error is None and server_view.handshake_done
-    return HandshakeResult(ok, version, cipher, group, client_view, server_view, duration, mutual)
+    return HandshakeResult(ok, version, cipher, group, client_view, server_view, duration, mutual), reply
 
 
 def _wake_accept(listener: socket.socket) -> None:
@@ -470,13 +492,13 @@ def _reusable_context(role, certificate, trust, mutual, tls_version, check_purpo
     return entry
 
 
-def _serve_once(listener, server_ctx, observer, timeout, report) -> None:
+def _serve_once(listener, server_ctx, observer, timeout, report, handler=None) -> None:
     try:
         conn, _ = listener.accept()
     except OSError as error:
         report["view"] = PeerView("server", error=_error_text(error))
         return
-    report["view"] = _serve_connection(conn, server_ctx, observer, timeout, reply_with_identity)
+    report["view"] = _serve_connection(conn, server_ctx, observer, timeout, handler or reply_with_identity)
 
 
 # After a failed handshake, how long a side waits for its peer to read the alert and hang up.
@@ -529,7 +551,7 @@ def reply_with_identity(tls: ssl.SSLSocket, peer: PeerView) -> None:
 
 
 def _client_round_trip(address, client_ctx, observer, server_hostname, timeout):
-    tls, peer, error = None, None, None
+    tls, peer, error, reply = None, None, None, None
     version = cipher = None
     duration = 0.0
     sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET, socket.SOCK_STREAM)
@@ -544,15 +566,17 @@ def _client_round_trip(address, client_ctx, observer, server_hostname, timeout):
         peer = _peer_certificate(tls)
         version, cipher = tls.version(), tls.cipher()[0]
         tls.sendall(b"hello\n")
-        if not tls.recv(4096):
+        data = tls.recv(4096)  # in TLS 1.3 a refused client certificate shows up here
+        if not data:
             raise ConnectionResetError("the server closed the connection without answering")
+        reply = data.decode(errors="replace").strip()
     except OSError as e:  # ssl.SSLError included
         error = e
     finally:
         observed = observer.pop(tls) if tls is not None else _Observed()
         view = _peer_view("client", peer, error, observed)
         _close(tls or sock, error, min(timeout, _LINGER))
-    return view, version, cipher, observed.group, duration
+    return view, version, cipher, observed.group, duration, reply
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,11 +25,8 @@ contexts are built here, because showing them is the point.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import ssl
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,24 +37,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import verification
 
 from . import insecure_certificates as broken
-from .errors import HandshakeTimeout, ProfileError
+from .errors import ProfileError
 from .explain import Explanation, Settings, explain
-from .loopback import (
-    DEFAULT_TIMEOUT,
-    HandshakeResult,
-    PeerView,
-    _close,
-    _error_text,
-    _listen,
-    _no_delay,
-    _Observed,
-    _Observer,
-    _peer_certificate,
-    _peer_view,
-    _serve_connection,
-    _wake_accept,
-    reply_with_identity,
-)
+from .loopback import DEFAULT_TIMEOUT, HandshakeResult, PeerView, _error_text, reply_with_identity, run_between
 from .pki import CertificateAuthority, IssuedCertificate
 
 __all__ = [
@@ -203,73 +185,13 @@ class CryptographyVerdict:
 # Running a handshake with any two contexts
 
 
-def _client_exchange(address, ctx: ssl.SSLContext, observer: _Observer, server_hostname: str, timeout: float):
-    tls, peer, error, reply = None, None, None, None
-    version = cipher = None
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        _no_delay(sock)
-        started = time.perf_counter()
-        sock.connect(address)
-        tls = ctx.wrap_socket(sock, server_hostname=server_hostname, do_handshake_on_connect=False)
-        tls.do_handshake()
-        duration = time.perf_counter() - started
-        peer = _peer_certificate(tls)
-        version, cipher = tls.version(), tls.cipher()[0]
-        tls.sendall(b"hello\n")
-        data = tls.recv(4096)  # in TLS 1.3 a refused client certificate shows up here
-        if not data:
-            raise ConnectionResetError("the server closed the connection without answering")
-        reply = data.decode(errors="replace").strip()
-    except OSError as e:  # ssl.SSLError included
-        error = e
-        duration = 0.0
-    finally:
-        observed = observer.pop(tls) if tls is not None else _Observed()
-        view = _peer_view("client", peer, error, observed)
-        _close(tls or sock, error, min(timeout, 1.0))
-    return view, version, cipher, observed.group, duration, reply
-
-
 def exchange(server_context: ssl.SSLContext, client_context: ssl.SSLContext, *, server_hostname: str = "localhost",
              handler=reply_with_identity, timeout: float = DEFAULT_TIMEOUT) -> tuple[HandshakeResult, str | None]:
     """One handshake and one request on 127.0.0.1 between two contexts built any way at all
     (:func:`mtlslib.loopback.handshake` builds its own, correctly); returns what each side saw
     and the application's answer."""
-    server_observer, client_observer = _Observer(server_context), _Observer(client_context)
-    report: dict[str, PeerView] = {}
-
-    def serve(listener: socket.socket) -> None:
-        try:
-            conn, _ = listener.accept()
-        except OSError as error:
-            report["view"] = PeerView("server", error=_error_text(error))
-            return
-        report["view"] = _serve_connection(conn, server_context, server_observer, timeout, handler)
-
-    try:
-        with _listen("127.0.0.1", 0, backlog=1) as listener:
-            listener.settimeout(timeout)
-            thread = threading.Thread(target=serve, args=(listener,), name="mtlslib-scenario-server", daemon=True)
-            thread.start()
-            try:
-                client_view, version, cipher, group, duration, reply = _client_exchange(
-                    listener.getsockname(), client_context, client_observer, server_hostname, timeout)
-            except BaseException:
-                _wake_accept(listener)
-                raise
-            finally:
-                thread.join(timeout * 2 + 1)
-    finally:
-        server_observer.detach()
-        client_observer.detach()
-    if thread.is_alive():  # pragma: no cover - every server step has its own timeout
-        raise HandshakeTimeout(f"the loopback server thread did not finish within {timeout * 2 + 1:.0f} s")
-    server_view = report["view"]
-    ok = client_view.error is None and server_view.error is None and server_view.handshake_done
-    mutual = server_context.verify_mode != ssl.CERT_NONE
-    return HandshakeResult(ok, version, cipher, group, client_view, server_view, duration, mutual), reply
+    return run_between(server_context, client_context, server_hostname=server_hostname, timeout=timeout,
+                       handler=handler)
 
 
 # --------------------------------------------------------------------------------------------
