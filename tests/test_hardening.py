@@ -22,7 +22,7 @@ from mtlslib.loopback import LoopbackServer, client_context, connect, server_con
 from mtlslib.pki import CertificateAuthority, IssuedCertificate, load_pem_certificates, load_pem_private_key, load_pkcs12
 
 CLIENTS = 200
-_FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")
@@ -157,16 +157,24 @@ def test_a_client_that_stalls_gets_a_timeout_not_a_hang():
 
 
 @pytest.mark.timeout(120)
-def test_https_service_takes_200_concurrent_mutual_tls_clients(pki, tmp_path):
+def test_https_service_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_ones(pki, tmp_path):
     root, server, alice = pki
     cert_path, key_path = alice.write(tmp_path, "alice")
-    ctx = ssl.create_default_context(cafile=None, cadata=root.cert_pem.decode())
-    ctx.load_cert_chain(cert_path, key_path)
+    good_ctx = ssl.create_default_context(cadata=root.cert_pem.decode())
+    good_ctx.load_cert_chain(cert_path, key_path)
+    anonymous_ctx = ssl.create_default_context(cadata=root.cert_pem.decode())  # no client certificate
     with HttpsService(server, trust=root, mutual=True, timeout=20) as service:
-        def get(_):
-            with urllib.request.urlopen(service.url, context=ctx, timeout=30) as response:
-                return response.read().decode()
+        def get(ctx):
+            try:
+                with urllib.request.urlopen(service.url, context=ctx, timeout=30) as response:
+                    return response.read().decode()
+            except (OSError, ssl.SSLError) as error:  # urllib wraps TLS refusals in URLError (an OSError)
+                return f"refused: {error}"
 
-        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
-            bodies = list(pool.map(get, range(CLIENTS)))
-    assert all(body.startswith("hello alice@example.test") for body in bodies)
+        with ThreadPoolExecutor(max_workers=CLIENTS + 20) as pool:
+            bad = [pool.submit(get, anonymous_ctx) for _ in range(20)]
+            good = [pool.submit(get, good_ctx) for _ in range(CLIENTS)]
+            good_bodies = [f.result(timeout=60) for f in good]
+            bad_bodies = [f.result(timeout=60) for f in bad]
+    assert all(body.startswith("hello alice@example.test") for body in good_bodies)
+    assert all(body.startswith("refused") for body in bad_bodies)
