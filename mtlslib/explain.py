@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID, SignatureAlgorithmOID
 
 from .errors import CertificateLoadError, ProfileError
+from .pki import PARSE_ERRORS
 
 __all__ = [
     "PROFILES",
@@ -226,7 +227,7 @@ def _load_certificates(items, what: str) -> list[x509.Certificate]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a non-positive serial is a finding here, not a warning
                 return x509.load_pem_x509_certificates(data)
-        except ValueError as error:
+        except PARSE_ERRORS as error:
             raise CertificateLoadError(f"{what}: a certificate block cannot be parsed ({error})") from None
     certificates = []
     for item in items:

@@ -29,6 +29,7 @@ import os
 import re
 import ssl
 import tempfile
+import warnings
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence, Union
@@ -41,6 +42,10 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import CertificateLoadError, ProfileError
+
+# What cryptography raises for bytes that are not a well-formed certificate (InvalidVersion is
+# not a ValueError).
+PARSE_ERRORS = (ValueError, x509.InvalidVersion)
 
 __all__ = [
     "KEY_TYPES",
@@ -421,8 +426,10 @@ def load_pem_certificates(data: bytes, source: str = "<bytes>") -> list[x509.Cer
     if b"-----BEGIN CERTIFICATE-----" not in data:
         raise CertificateLoadError(f"{source}: no PEM certificate in it (expected a '-----BEGIN CERTIFICATE-----' block)")
     try:
-        return x509.load_pem_x509_certificates(data)
-    except ValueError as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. a non-positive serial: loadable, and not this loader's verdict
+            return x509.load_pem_x509_certificates(data)
+    except PARSE_ERRORS as e:
         raise CertificateLoadError(f"{source}: a certificate block is damaged and cannot be parsed ({e})") from None
 
 
@@ -832,8 +839,10 @@ def load_pkcs12(path, password: bytes | str | None = None) -> IssuedCertificate:
     if isinstance(password, str):
         password = password.encode()
     try:
-        bundle = pkcs12.load_pkcs12(data, password)
-    except ValueError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bundle = pkcs12.load_pkcs12(data, password)
+    except PARSE_ERRORS:
         raise CertificateLoadError(
             f"{path}: cannot open this PKCS#12 file: wrong password, or not a PKCS#12 file"
         ) from None

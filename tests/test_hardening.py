@@ -5,6 +5,7 @@ Load tests stay on 127.0.0.1, are bounded in count and time, and stop by themsel
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
 import threading
@@ -178,3 +179,14 @@ def test_https_service_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_o
             bad_bodies = [f.result(timeout=60) for f in bad]
     assert all(body.startswith("hello alice@example.test") for body in good_bodies)
     assert all(body.startswith("refused") for body in bad_bodies)
+
+
+def test_a_certificate_with_an_impossible_version_is_a_load_error(pki):
+    # Found by the fuzzing above: cryptography raises InvalidVersion, which is not a ValueError.
+    _, server, _ = pki
+    der = server.certificate.public_bytes(Encoding.DER)
+    assert der.count(b"\xa0\x03\x02\x01\x02") == 1  # [0] EXPLICIT INTEGER 2, i.e. X.509 v3
+    bad = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x0a")
+    pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bad) + b"-----END CERTIFICATE-----\n"
+    with pytest.raises(MtlsLibError, match="server.pem: a certificate block is damaged"):
+        load_pem_certificates(pem, "server.pem")

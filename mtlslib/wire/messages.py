@@ -7,6 +7,7 @@ over them.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -216,8 +217,10 @@ class Certificate(HandshakeMessage):
 
     def parsed(self) -> tuple[x509.Certificate, ...]:
         try:
-            return tuple(x509.load_der_x509_certificate(der) for der in self.certificates)
-        except ValueError:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a captured certificate is shown as it is, oddities included
+                return tuple(x509.load_der_x509_certificate(der) for der in self.certificates)
+        except (ValueError, x509.InvalidVersion):
             raise DecodeError("Certificate message: an entry is not a valid DER certificate") from None
 
     @property
