@@ -14,7 +14,6 @@ import socket
 import ssl
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,28 +22,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from mtlslib.loopback import LoopbackServer, client_context, connect, server_context
 from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate, load_pkcs12
+from pki_hierarchy import Hierarchy, build_hierarchy
 
 OPENSSL_TIMEOUT = 20
 ALICE = "spiffe://example.test/ns/course/sa/alice"
 
 
-@dataclass(frozen=True)
-class Hierarchy:
-    key_type: str
-    root: CertificateAuthority
-    issuing: CertificateAuthority
-    server: IssuedCertificate
-    client: IssuedCertificate
-
-
 @pytest.fixture(scope="module", params=KEY_TYPES)
 def hierarchy(request) -> Hierarchy:
     """One hierarchy per key type, made with the defaults; the client is a SPIFFE workload."""
-    key_type = request.param
-    root = CertificateAuthority.create(f"Interop {key_type} Root CA", key_type=key_type, organization="mtlslib course")
-    issuing = root.create_intermediate(f"Interop {key_type} Issuing CA")
-    return Hierarchy(key_type, root, issuing, issuing.issue_server("localhost", "127.0.0.1"),
-                     issuing.issue_client(ALICE))
+    return build_hierarchy(request.param, f"Interop {request.param}", ALICE, organization="mtlslib course")
 
 
 def openssl(openssl_bin: str, *args, input: bytes | None = None) -> subprocess.CompletedProcess:

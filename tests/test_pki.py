@@ -14,7 +14,6 @@ import os
 import ssl
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,6 +36,7 @@ from mtlslib.pki import (
     key_type_of,
     load_pkcs12,
 )
+from pki_hierarchy import Hierarchy, build_hierarchy
 
 UTC = dt.timezone.utc
 # Inside the "valid" preset, so results do not depend on the day the tests run.
@@ -44,24 +44,11 @@ VERIFICATION_TIME = dt.datetime(2030, 1, 1, tzinfo=UTC)
 RSA_BITS = {"rsa-2048": 2048, "rsa-3072": 3072}
 
 
-@dataclass(frozen=True)
-class Hierarchy:
-    key_type: str
-    root: CertificateAuthority
-    issuing: CertificateAuthority
-    server: IssuedCertificate
-    client: IssuedCertificate
-
-
 @pytest.fixture(scope="module", params=KEY_TYPES)
 def hierarchy(request) -> Hierarchy:
     """Root, intermediate, server and client of one key type, all made with the defaults (no seed).
     Nothing may revoke through these CAs: other tests share them."""
-    key_type = request.param
-    root = CertificateAuthority.create(f"{key_type} Root CA", key_type=key_type)
-    issuing = root.create_intermediate(f"{key_type} Issuing CA")
-    return Hierarchy(key_type, root, issuing, issuing.issue_server("localhost", "127.0.0.1"),
-                     issuing.issue_client("alice@example.test"))
+    return build_hierarchy(request.param, request.param, "alice@example.test")
 
 
 @pytest.fixture(scope="module")
