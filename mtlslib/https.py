@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
 from .errors import ProfileError
-from .loopback import DEFAULT_TIMEOUT, Trust, _error_text, drain_before_close, loopback_address, server_context
+from .loopback import DEFAULT_TIMEOUT, Trust, _close, _error_text, loopback_address, server_context
 from .pki import IssuedCertificate, _san_entries
 
 __all__ = ["ClientIdentity", "Handler", "HttpsService", "Request", "Response", "whoami"]
@@ -226,36 +226,32 @@ class HttpsService:
         conn.settimeout(self.timeout)
         tls = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         peer = f"{client_address[0]}:{client_address[1]}"
+        error: OSError | None = None
         try:
             with self._lock:
                 if self._stopping:
+                    error = ConnectionAbortedError("the service is stopping")
                     return
                 self._open_connections.add(tls)
             try:
                 tls.do_handshake()
-            except OSError as error:  # ssl.SSLError, a timeout, a reset
-                self._log(f"{peer} TLS handshake failed: {_error_text(error)}")
-                if isinstance(error, ssl.SSLError):
-                    drain_before_close(tls, _ALERT_LINGER)
+            except OSError as e:  # ssl.SSLError, a timeout, a reset
+                self._log(f"{peer} TLS handshake failed: {_error_text(e)}")
+                error = e
                 return
             peer_der = tls.getpeercert(binary_form=True)
             client = ClientIdentity.from_certificate(x509.load_der_x509_certificate(peer_der)) if peer_der else None
             try:
                 _RequestHandler(tls, client_address, server, client)
-            except OSError as error:
-                self._log(f"{peer} connection ended early: {_error_text(error)}")
-                return
-            # TLS ends with close_notify; without it OpenSSL 3 clients (openssl s_client) rightly
-            # report "unexpected eof while reading": a cut connection could hide a truncated reply.
-            try:
-                tls.settimeout(min(self.timeout, _ALERT_LINGER))
-                tls.unwrap()
-            except (OSError, ValueError):
-                pass
+            except OSError as e:
+                self._log(f"{peer} connection ended early: {_error_text(e)}")
+                error = e
         finally:
             with self._lock:
                 self._open_connections.discard(tls)
-            tls.close()
+            # close_notify after success (without it OpenSSL 3 clients report "unexpected eof while
+            # reading"), the refusal's alert left readable after a failed handshake.
+            _close(tls, error, min(self.timeout, _ALERT_LINGER))
 
     def _log(self, line: str) -> None:
         # Connections cut by stop() fail on purpose; reporting them would only be noise.
