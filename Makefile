@@ -13,7 +13,7 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sani
 .PHONY: setup lab test notebooks student html bench images clean
 
 setup: $(STAMP)
-	@$(BIN)/python -m mtlslib.environment --ensure-dot
+	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; this $(PYTHON) is " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
@@ -29,11 +29,11 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 test: setup
-	@$(BIN)/python -m mtlslib.environment --ensure-browser
+	@$(BIN)/python -m mtlslib.course.environment --ensure-browser
 	$(BIN)/python -m pytest tests notebooks $(NBVAL) --timeout=120
 
 images: setup
-	$(BIN)/python -m mtlslib.images images
+	$(BIN)/python -m mtlslib.course.images images
 
 # After changing mtlslib or a notebook: re-run every chapter top to bottom and store its outputs.
 notebooks: setup
@@ -42,11 +42,11 @@ notebooks: setup
 
 # The student edition: solutions removed, outputs cleared. Not committed (build/ is ignored).
 student: setup
-	$(BIN)/python -m mtlslib.student notebooks build/student
+	$(BIN)/python -m mtlslib.course.student notebooks build/student
 
 # The offline reading edition, from the committed outputs: open build/html/index.html.
 html: setup
-	$(BIN)/python -m mtlslib.html_edition notebooks build/html
+	$(BIN)/python -m mtlslib.course.reading notebooks build/html
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -20,9 +20,9 @@ import trustme
 from cryptography import x509
 
 from harness import benchmark
-from mtlslib.capture import capture_handshake
-from mtlslib.https import HttpsService
-from mtlslib.loopback import LoopbackServer, client_context, connect, handshake, server_context
+from mtlslib.tls import capture_handshake
+from mtlslib.tls import HttpsService
+from mtlslib.tls import LoopbackServer, client_context, connect, handshake, server_context
 from mtlslib.pki import CertificateAuthority
 
 MESSAGE = b"hello\n"

@@ -30,20 +30,18 @@ from typing import NamedTuple, Sequence
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import __version__
-from .errors import MtlsLibError, PurposeError
-from .explain import explain, load_crls
-from .https import HttpsService
-from .capture import capture_handshake
-from .loopback import _error_text, handshake
-from .pki import (
+from mtlslib import __version__
+from mtlslib.errors import MtlsLibError, PurposeError
+from mtlslib.pki import (
     KEY_TYPES,
     CertificateAuthority,
     IssuedCertificate,
-    _read_file,
-    _slug,
     load_pem_certificates,
+    read_file,
+    slug,
 )
+from mtlslib.tls import HttpsService, capture_handshake, error_text, handshake
+from mtlslib.verification import explain, load_crls
 
 __all__ = ["DEFAULT_P12_PASSWORD", "build_parser", "main"]
 
@@ -112,7 +110,7 @@ def _run_pki(args) -> int:
     client_names = args.client or DEFAULT_CLIENT_NAMES
     stems: dict[str, str] = {}
     for name in client_names:
-        stem = f"client-{_slug(name)}"
+        stem = f"client-{slug(name)}"
         if stem in stems:
             raise _BadInput(f"--client {stems[stem]!r} and --client {name!r} would both be written as {stem}.pem; "
                             "give distinct names")
@@ -189,7 +187,7 @@ def _run_serve(args) -> int:
     if args.mtls:
         trust_file = directory / "root-ca.pem"
         trust = [certificate.public_bytes(Encoding.PEM) for certificate
-                 in load_pem_certificates(_read_file(trust_file), str(trust_file))]
+                 in load_pem_certificates(read_file(trust_file), str(trust_file))]
     try:
         service = HttpsService(server_cert, trust=trust, mutual=args.mtls, host=args.host, port=args.port,
                                log=lambda line: print(line, flush=True))
@@ -197,7 +195,7 @@ def _run_serve(args) -> int:
         raise _BadInput(f"{cert_file}: not a server certificate (its extended key usage lacks serverAuth); "
                         f"write one with `python -m mtlslib pki {directory}`") from None
     except ssl.SSLError as error:
-        raise _BadInput(f"{cert_file}: OpenSSL cannot use this certificate and key ({_error_text(error)})") from None
+        raise _BadInput(f"{cert_file}: OpenSSL cannot use this certificate and key ({error_text(error)})") from None
     try:
         service.start()
     except OSError as error:
@@ -269,7 +267,7 @@ def _add_handshake(subparsers) -> None:
 
 
 def _handshake_arguments(args) -> dict:
-    """The keyword arguments of :func:`mtlslib.loopback.handshake` that the options ask for."""
+    """The keyword arguments of :func:`mtlslib.tls.handshake` that the options ask for."""
     pki = _build_pki(args.seed, args.key_type, DEFAULT_SERVER_NAMES, DEFAULT_CLIENT_NAMES)
     return {"server": pki.server, "client": pki.clients[0] if args.mtls else None, "trust": pki.root,
             "tls_version": args.tls}
@@ -338,9 +336,9 @@ def _iso_time(text: str) -> dt.datetime:
 
 
 def _run_explain(args) -> int:
-    chain = load_pem_certificates(_read_file(args.chain), str(args.chain))
-    trust = load_pem_certificates(_read_file(args.trust), str(args.trust))
-    crls = [crl for path in args.crl for crl in load_crls(_read_file(path), str(path))]
+    chain = load_pem_certificates(read_file(args.chain), str(args.chain))
+    trust = load_pem_certificates(read_file(args.trust), str(args.trust))
+    crls = [crl for path in args.crl for crl in load_crls(read_file(path), str(path))]
     explanation = explain(chain, trust, purpose=args.purpose, name=args.name, at=args.at, crls=crls,
                           profile=args.profile)
     print(explanation.table())

@@ -12,11 +12,11 @@ from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtlslib.authorization import AccessPolicy, Decision, PolicyError, Rule, authorizing_handler, spiffe_id_of
+from mtlslib.tls import AccessPolicy, Decision, PolicyError, Rule, authorizing_handler, spiffe_id_of
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
 from mtlslib.exercises.mutual_tls import check_predictions, check_server_refuses_anonymous, check_spiffe_rule
-from mtlslib.https import ClientIdentity, HttpsService, Request, Response
-from mtlslib.loopback import client_context
+from mtlslib.tls import ClientIdentity, HttpsService, Request, Response
+from mtlslib.tls import client_context
 from mtlslib.pki import CertificateAuthority
 
 WEB = "spiffe://example.test/ns/shop/sa/web"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from mtlslib.environment import CHROMIUM
-from mtlslib.html_edition import build_html
+from mtlslib.course.environment import CHROMIUM
+from mtlslib.course.reading import build_html
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"

@@ -12,14 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from mtlslib.dh_figures import (
+from mtlslib.insecure.toy_dh.figures import (
     FigureError,
     _real_sum,
     curve_over_field_figure,
     curve_over_reals_figure,
     discrete_log_figure,
 )
-from mtlslib.insecure_toy_dh import CurvePoint, Measurement, ToyCurve, attack_costs, fit_growth
+from mtlslib.insecure.toy_dh import CurvePoint, Measurement, ToyCurve, attack_costs, fit_growth
 
 CURVE = ToyCurve(2, 2, 17)
 

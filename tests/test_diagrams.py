@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mtlslib.capture import capture_handshake
-from mtlslib.diagrams import ALERT, ENCRYPTED, chain_diagram, handshake_chain_diagram, sequence_diagram, side_by_side
-from mtlslib.images import figures
+from mtlslib.tls import capture_handshake
+from mtlslib.lessons.diagrams import ALERT, ENCRYPTED, chain_diagram, handshake_chain_diagram, sequence_diagram, side_by_side
+from mtlslib.course.images import figures
 from mtlslib.pki import CertificateAuthority
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"

@@ -1,4 +1,4 @@
-"""mtlslib.explain: the verification explainer, held against real verifiers.
+"""mtlslib.verification: the verification explainer, held against real verifiers.
 
 * On the whole scenario catalogue, its verdict (openssl profile, with each verifying context's own
   settings) must match what OpenSSL decided in the real handshake, and the reason OpenSSL gave
@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from mtlslib import insecure_certificates as broken
+from mtlslib.insecure import certificates as broken
 from mtlslib.errors import CertificateLoadError, ProfileError
-from mtlslib.explain import PROFILES, Settings, explain, load_crls
-from mtlslib.limbo import cryptography_verdict, explain_case, load_cases, measure, openssl_verdict
-from mtlslib.loopback import handshake
+from mtlslib.verification import PROFILES, Settings, explain, load_crls
+from mtlslib.verification.limbo import cryptography_verdict, explain_case, load_cases, measure, openssl_verdict
+from mtlslib.tls import handshake
 from mtlslib.pki import CertificateAuthority
-from mtlslib.scenarios import CATALOGUE, SCENARIOS
+from mtlslib.lessons.scenarios import CATALOGUE, SCENARIOS
 
 DATA = Path(__file__).resolve().parent / "data"
 LIMBO = DATA / "x509-limbo-core.json"
@@ -220,7 +220,7 @@ def limbo():
 
 
 def test_the_vendored_corpus_and_its_licence_are_there(limbo):
-    from mtlslib.limbo import CORPUS
+    from mtlslib.verification.limbo import CORPUS
 
     assert CORPUS == LIMBO  # what notebooks load by default is the vendored copy
     cases, _, _ = limbo

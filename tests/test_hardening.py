@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from mtlslib.errors import HandshakeTimeout, MtlsLibError
-from mtlslib.https import HttpsService
-from mtlslib.loopback import LoopbackServer, client_context, connect, server_context
+from mtlslib.tls import HttpsService
+from mtlslib.tls import LoopbackServer, client_context, connect, server_context
 from mtlslib.pki import CertificateAuthority, IssuedCertificate, load_pem_certificates, load_pem_private_key, load_pkcs12
 
 CLIENTS = 200

@@ -14,8 +14,8 @@ from typing import NamedTuple
 import pytest
 
 from mtlslib.errors import NotLoopbackError, ProfileError
-from mtlslib.https import ClientIdentity, HttpsService, Request, Response, whoami
-from mtlslib.loopback import client_context
+from mtlslib.tls import ClientIdentity, HttpsService, Request, Response, whoami
+from mtlslib.tls import client_context
 from mtlslib.pki import CertificateAuthority
 
 

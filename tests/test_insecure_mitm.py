@@ -15,9 +15,9 @@ import pytest
 from mtlslib.errors import NotLoopbackError, ProfileError
 from mtlslib.exercises import ExerciseIncorrect
 from mtlslib.exercises.attacks import check_admin_service, check_bank_client_context
-from mtlslib.https import HttpsService, Request, Response
-from mtlslib.insecure_mitm import Exchange, ManInTheMiddle, RelayedConnection, http_request, intercept, send_request
-from mtlslib.loopback import client_context, connect
+from mtlslib.tls import HttpsService, Request, Response
+from mtlslib.insecure.mitm import Exchange, ManInTheMiddle, RelayedConnection, http_request, intercept, send_request
+from mtlslib.tls import client_context, connect
 from mtlslib.pki import CertificateAuthority
 
 BANK = "www.bank.test"

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from mtlslib.errors import MtlsLibError
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
 from mtlslib.exercises.diffie_hellman import check_brute_force_secret, check_public_value_check, check_shared_secret
-from mtlslib.insecure_toy_dh import (
+from mtlslib.insecure.toy_dh import (
     CURVE25519_ORDER,
     INFINITY,
     InvalidPublicValue,
     Measurement,
-    Table,
+
     ToyCurve,
     ToyGroup,
     ToyMathError,
@@ -227,15 +227,6 @@ def test_power_steps_are_square_and_multiply(base, exponent, p):
     for row in table.rows:
         assert int(row[3]) % p == int(row[4])
         assert int(row[1]) == int(row[0], 2)
-
-
-def test_table_aligns_text_and_escapes_html():
-    table = Table(("name", "n"), (("a<b", "5"), ("long name", "123")), title="t & u")
-    assert str(table).splitlines() == ["t & u", "name         n", "---------  ---", "a<b          5",
-                                       "long name  123"]
-    assert "a&lt;b" in table._repr_html_() and "t &amp; u" in table._repr_html_()
-    with pytest.raises(ToyMathError, match="2 headers"):
-        Table(("a", "b"), (("only one",),))
 
 
 # --- public value checks ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 from mtlslib.errors import ProfileError
 from mtlslib.exercises import ExerciseIncorrect
 from mtlslib.exercises.attacks import check_basic_constraints_fix, check_goto_fail_fix, check_nul_byte_fix
-from mtlslib.insecure_verifiers import (
+from mtlslib.insecure.verifiers import (
     GNUTLS_ERROR,
     SignatureCheck,
     check_signature,

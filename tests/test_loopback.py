@@ -1,4 +1,4 @@
-"""mtlslib.loopback: real handshakes on loopback, what each side saw, timeouts, and refusals.
+"""mtlslib.tls: real handshakes on loopback, what each side saw, timeouts, and refusals.
 
 Every handshake here is real (OpenSSL through ``ssl``); nothing is mocked except, in the
 refusal tests, ``socket`` itself, to prove that no socket is even opened.
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 
 from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, ProfileError, PurposeError
-from mtlslib.loopback import (
+from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     HandshakeResult,
     LoopbackServer,

@@ -1,4 +1,4 @@
-"""mtlslib.measure: the counts and timings behind the TLS-against-mutual-TLS chapter."""
+"""mtlslib.lessons.measure: the counts and timings behind the TLS-against-mutual-TLS chapter."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from matplotlib.figure import Figure
 
-from mtlslib.capture import capture_handshake
+from mtlslib.tls import capture_handshake
 from mtlslib.errors import ProfileError
-from mtlslib.loopback import server_context
-from mtlslib.measure import (
+from mtlslib.tls import server_context
+from mtlslib.lessons.measure import (
     HandshakeConfig,
     LatencySample,
     Traffic,

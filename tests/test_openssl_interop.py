@@ -20,7 +20,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from mtlslib.loopback import LoopbackServer, client_context, connect, server_context
+from mtlslib.tls import LoopbackServer, client_context, connect, server_context
 from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate, load_pkcs12
 from pki_hierarchy import Hierarchy, build_hierarchy
 

@@ -26,7 +26,7 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 
 from mtlslib import handshake
 from mtlslib.errors import CertificateLoadError, MtlsLibError, ProfileError
-from mtlslib.loopback import LoopbackServer, client_context, connect, server_context
+from mtlslib.tls import LoopbackServer, client_context, connect, server_context
 from mtlslib.pki import (
     KEY_TYPES,
     VALIDITY_PRESETS,

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from mtlslib.authorization import AccessPolicy, authorizing_handler
+from mtlslib.tls import AccessPolicy, authorizing_handler
 from mtlslib.errors import NotLoopbackError
-from mtlslib.https import HttpsService
+from mtlslib.tls import HttpsService
 from mtlslib.pki import CertificateAuthority
-from mtlslib.real_clients import (
+from mtlslib.tls.clients import _ClientFiles
+from mtlslib.tls import (
     ClientRun,
     ClientUrlError,
-    _ClientFiles,
     curl,
     https_get,
     openssl_s_client,

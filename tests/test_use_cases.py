@@ -1,5 +1,5 @@
 """The notes' two use cases, live: partners with their own CAs, and credential stuffing with and
-without mutual TLS (mtlslib.use_cases and mtlslib.insecure_credential_stuffing)."""
+without mutual TLS (mtlslib.lessons.use_cases and mtlslib.insecure.credential_stuffing)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import ssl
 import pytest
 
 from mtlslib.errors import CertificateLoadError, NotLoopbackError, ProfileError
-from mtlslib.https import HttpsService
-from mtlslib.insecure_credential_stuffing import (
+from mtlslib.tls import HttpsService
+from mtlslib.insecure.credential_stuffing import (
     MAX_ATTEMPTS,
     AttackBoundsError,
     BotAttempt,
@@ -21,9 +21,9 @@ from mtlslib.insecure_credential_stuffing import (
     scoreboard,
     stuff_credentials,
 )
-from mtlslib.loopback import client_context
+from mtlslib.tls import client_context
 from mtlslib.pki import CertificateAuthority, IssuedCertificate
-from mtlslib.use_cases import LoginService, Organisation, PasswordStore, Reply, https_request, login
+from mtlslib.lessons.use_cases import LoginService, Organisation, PasswordStore, Reply, https_request, login
 
 # -- business to business ------------------------------------------------------------------
 

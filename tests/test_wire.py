@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from mtlslib.capture import capture_handshake
+from mtlslib.tls import capture_handshake
 from mtlslib.errors import DecodeError, DecryptError, MtlsLibError
 from mtlslib.pki import KEY_TYPES, CertificateAuthority
 from mtlslib.wire import decode_conversation, parse_handshake, read_records
@@ -181,7 +181,7 @@ def test_hkdf_expand_label_matches_rfc8448_vector():
 
 _OTHER_SUITE_SCRIPT = textwrap.dedent("""
     import json
-    from mtlslib.capture import capture_handshake
+    from mtlslib.tls import capture_handshake
     from mtlslib.pki import CertificateAuthority
     root = CertificateAuthority.create("Suite Root", seed="suites")
     trace = capture_handshake(root.issue_server("localhost"), root.issue_client("alice"), trust=root)

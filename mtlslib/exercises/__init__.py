@@ -18,17 +18,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import MtlsLibError
+from ..errors import ExerciseIncorrect, ExerciseNotDone, MtlsLibError
 
 __all__ = ["ExerciseIncorrect", "ExerciseNotDone", "attempt", "expect", "well_done"]
 
 
-class ExerciseNotDone(MtlsLibError):
-    """The exercise function still has no body (it raises NotImplementedError)."""
-
-
-class ExerciseIncorrect(MtlsLibError):
-    """The exercise function runs but gives a wrong result; the message says what is wrong."""
 
 
 def attempt(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -14,13 +14,18 @@ from typing import Callable
 
 from cryptography import x509
 
-from ..https import HttpsService, Request, Response
-from ..insecure_mitm import http_request, intercept, send_request
-from ..insecure_verifiers import (SignatureCheck, dns_names, forged_signature, leaf_as_ca, nul_byte_name,
-                                  unverifiable_signature)
-from ..loopback import client_context
-from ..pki import CertificateAuthority, IssuedCertificate
-from . import ExerciseIncorrect, attempt, expect, well_done
+from mtlslib.exercises import ExerciseIncorrect, attempt, expect, well_done
+from mtlslib.insecure.mitm import http_request, intercept, send_request
+from mtlslib.insecure.verifiers import (
+    SignatureCheck,
+    dns_names,
+    forged_signature,
+    leaf_as_ca,
+    nul_byte_name,
+    unverifiable_signature,
+)
+from mtlslib.pki import CertificateAuthority, IssuedCertificate
+from mtlslib.tls import HttpsService, Request, Response, client_context
 
 __all__ = [
     "check_admin_service",

@@ -11,10 +11,10 @@ from typing import Callable
 
 from cryptography.x509 import verification
 
-from ..loopback import handshake
-from ..pki import CertificateAuthority, IssuedCertificate
-from ..scenarios import SCENARIOS
-from . import attempt, expect, well_done
+from mtlslib.exercises import attempt, expect, well_done
+from mtlslib.lessons.scenarios import SCENARIOS
+from mtlslib.pki import CertificateAuthority, IssuedCertificate
+from mtlslib.tls import handshake
 
 __all__ = ["PREDICTION_SCENARIOS", "check_accepted_by_openssl_only", "check_client_purpose_refusal",
            "check_path_length_violation", "check_predictions"]
@@ -124,7 +124,7 @@ def check_accepted_by_openssl_only(build: Callable[[CertificateAuthority], Issue
     verifier = verification.PolicyBuilder().store(verification.Store([root.certificate])) \
         .build_server_verifier(verification.DNSName("localhost"))
     try:
-        verifier.verify(leaf.certificate, list(leaf._chain))
+        verifier.verify(leaf.certificate, list(leaf.chain))
     except verification.VerificationError as error:
         refusal = str(error).split(" (encountered processing", 1)[0].removeprefix("validation failed: ")
     else:

@@ -1,21 +1,21 @@
 """Checkers for the Diffie-Hellman chapter (notebooks/02_diffie_hellman.ipynb).
 
 Each checker calls the reader's function on toy groups (small primes, FOR TEACHING ONLY), compares
-with :mod:`mtlslib.insecure_toy_dh`, and explains the usual mistakes.
+with :mod:`mtlslib.insecure.toy_dh`, and explains the usual mistakes.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from ..insecure_toy_dh import (
+from mtlslib.exercises import attempt, expect, well_done
+from mtlslib.insecure.toy_dh import (
     ToyGroup,
     ToyServer,
     element_of_order,
     small_subgroup_attack,
     toy_secret,
 )
-from . import attempt, expect, well_done
 
 __all__ = ["check_brute_force_secret", "check_public_value_check", "check_shared_secret"]
 

@@ -10,12 +10,20 @@ import ssl
 from functools import lru_cache
 from typing import Callable
 
-from ..authorization import AccessPolicy, authorizing_handler
-from ..https import ClientIdentity, HttpsService
-from ..loopback import LoopbackServer, _error_text, client_context, connect
-from ..pki import CertificateAuthority, IssuedCertificate
-from ..real_clients import ClientRun, https_get
-from . import attempt, expect, well_done
+from mtlslib.exercises import attempt, expect, well_done
+from mtlslib.pki import CertificateAuthority, IssuedCertificate
+from mtlslib.tls import (
+    AccessPolicy,
+    ClientIdentity,
+    ClientRun,
+    HttpsService,
+    LoopbackServer,
+    authorizing_handler,
+    client_context,
+    connect,
+    error_text,
+    https_get,
+)
 
 __all__ = ["PREDICTION_SCENARIOS", "WEB_SPIFFE_ID", "check_predictions", "check_server_refuses_anonymous",
            "check_spiffe_rule"]
@@ -60,7 +68,7 @@ def _spiffe_cases() -> list[tuple[str, ClientIdentity | None, bool, str]]:
          "admitted: SPIFFE identities live in the URI subjectAltName; ignore the common name"),
         ("two URI SANs", _identity(issue(WEB_SPIFFE_ID, "spiffe://example.test/ns/shop/sa/batch")), False,
          "a certificate with two URI SANs was admitted: a SPIFFE identity document carries exactly one URI SAN, "
-         "so this certificate names no single workload (tip: mtlslib.authorization.spiffe_id_of)"),
+         "so this certificate names no single workload (tip: mtlslib.tls.spiffe_id_of)"),
         ("the ID as an email address", _identity(issue("web@example.test")), False,
          "web@example.test was admitted: only the SPIFFE ID may come in"),
     ]
@@ -86,7 +94,7 @@ def _connect_outcome(address, trust: CertificateAuthority, certificate: IssuedCe
         with connect(address, client_context(trust, certificate=certificate), timeout=5) as connection:
             answer = connection.request(b"hello\n")
     except OSError as error:  # ssl.SSLError included
-        return _error_text(error)
+        return error_text(error)
     return None if answer else "the server closed the connection without answering"
 
 

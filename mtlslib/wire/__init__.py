@@ -10,7 +10,13 @@ schedule -- are usable on their own, one idea per module:
 * :mod:`.conversation` -- both directions together, in order, decrypted where possible.
 """
 
-from .conversation import Check, Conversation, ConversationDecoder, WireMessage, decode_conversation
+from .conversation import (
+           Check,
+           Conversation,
+           ConversationDecoder,
+           WireMessage,
+           decode_conversation,
+)
 from .messages import parse_handshake
 from .records import Record, RecordBuffer, read_records
 

@@ -1,0 +1,518 @@
+"""INSECURE on purpose: an active man in the middle on loopback, and the clients it meets.
+
+:class:`ManInTheMiddle` listens on 127.0.0.1 and waits for a victim. It answers the victim's TLS
+handshake with the *attacker's* certificate, opens its own TLS connection to the real server,
+then passes the decrypted bytes along in both directions, keeping a copy of everything
+(:attr:`ManInTheMiddle.connections`). Whether it learns anything depends on one thing only: does
+the victim accept the attacker's certificate?
+
+:func:`send_request` is the client side of the story, the victim or the impostor: it connects
+with a given ``ssl.SSLContext``, sends one HTTP request and reports what came back, or OpenSSL's
+reason for refusing. :func:`http_request` writes the request bytes.
+
+Nothing here is reachable from the safe modules, and nothing leaves the loopback interface: the
+relay binds and dials loopback addresses only (:class:`~mtlslib.errors.NotLoopbackError`
+otherwise), every network step has a timeout, and :meth:`ManInTheMiddle.stop` (the end of the
+``with`` block) closes every socket and joins every thread.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Mapping
+
+from mtlslib.errors import HandshakeTimeout, ProfileError
+from mtlslib.pki import IssuedCertificate
+from mtlslib.tls import (
+    DEFAULT_TIMEOUT,
+    connect,
+    error_text,
+    listen,
+    loopback_address,
+    no_delay,
+)
+
+__all__ = ["Exchange", "http_request", "intercept", "Interception", "ManInTheMiddle", "RelayedConnection",
+           "send_request"]
+
+# How often a relaying session looks up from select() to see whether stop() was called.
+_POLL = 0.05
+_READ_SIZE = 65536
+
+
+# --------------------------------------------------------------------------------------------
+# What was relayed
+
+
+def _http_lines(data: bytes, *, headers: bool) -> list[str]:
+    """HTTP bytes as display lines: everything, or (``headers=False``) the start line and body
+    (response headers carry a Date that changes every second)."""
+    text = data.decode("latin-1")
+    head, separator, body = text.partition("\r\n\r\n")
+    lines = head.split("\r\n") if headers else head.split("\r\n")[:1]
+    if separator and headers:
+        lines.append("")
+    elif separator and body:
+        lines.append("...")
+    lines.extend(body.splitlines())
+    return lines
+
+
+@dataclass(frozen=True)
+class RelayedConnection:
+    """One victim connection as the relay saw it, and the plaintext it recorded."""
+
+    victim_accepted: bool
+    """Whether the victim completed the TLS handshake, accepting the attacker's certificate."""
+    victim_error: str | None
+    """Why the handshake with the victim failed (usually the victim's alert), else ``None``."""
+    upstream_error: str | None
+    """What went wrong on the relay's own connection to the real server, if anything."""
+    from_victim: bytes
+    """Everything the victim sent, decrypted: what the attacker learned."""
+    from_server: bytes
+    """Everything the real server answered, decrypted."""
+
+    @property
+    def leaked(self) -> bool:
+        """Whether the attacker read anything the victim meant for the server."""
+        return bool(self.from_victim)
+
+    def __str__(self) -> str:
+        if not self.victim_accepted:
+            if "alert" in (self.victim_error or ""):
+                return f"the victim refused the relay's certificate ({self.victim_error})\nnothing was relayed"
+            return f"the handshake with the victim did not finish ({self.victim_error})\nnothing was relayed"
+        lines = [f"the victim accepted the relay's certificate; the relay read {len(self.from_victim)} bytes "
+                 "from the victim:"]
+        lines += [f"    {line}".rstrip() for line in _http_lines(self.from_victim, headers=True)]
+        if self.upstream_error and "alert" in self.upstream_error:
+            lines.append(f"the real server refused the relay: {self.upstream_error}")
+        elif self.upstream_error:
+            lines.append(f"the relay's connection to the real server failed: {self.upstream_error}")
+        if self.from_server:
+            lines.append(f"and {len(self.from_server)} bytes from the real server:")
+            lines += [f"    {line}".rstrip() for line in _http_lines(self.from_server, headers=False)]
+        return "\n".join(lines)
+
+
+class _TlsEnd:
+    """One side of the relay: a plain socket and the TLS state machine that sits on it.
+
+    The TLS work happens in memory (``ssl.MemoryBIO``), in the session's one thread: no two
+    threads ever touch the same TLS connection.
+    """
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext, *, server_side: bool,
+                 server_hostname: str | None = None):
+        self.sock = sock
+        self._incoming, self._outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = context.wrap_bio(self._incoming, self._outgoing, server_side=server_side,
+                                    server_hostname=server_hostname)
+
+    def flush(self) -> None:
+        data = self._outgoing.read()
+        if data:
+            self.sock.sendall(data)
+
+    def receive(self) -> None:
+        """Move what the peer sent into the TLS state machine (blocks up to the socket timeout)."""
+        data = self.sock.recv(_READ_SIZE)
+        if data:
+            self._incoming.write(data)
+        else:
+            self._incoming.write_eof()
+
+    def handshake(self) -> None:
+        try:
+            while True:
+                try:
+                    self.tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    self.flush()
+                    self.receive()
+        except ssl.SSLError:
+            self._flush_quietly()  # our alert, if OpenSSL wrote one, explains the failure to the peer
+            raise
+        self.flush()  # the last flight, and TLS 1.3 session tickets
+
+    def read_available(self) -> tuple[bytes, bool]:
+        """The plaintext decryptable now, and whether the peer has finished (close_notify or EOF)."""
+        chunks = []
+        try:
+            while True:
+                chunk = self.tls.read(_READ_SIZE)
+                if not chunk:
+                    return b"".join(chunks), True
+                chunks.append(chunk)
+        except ssl.SSLWantReadError:
+            return b"".join(chunks), False
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            return b"".join(chunks), True
+
+    def write(self, data: bytes) -> None:
+        self.tls.write(data)
+        self.flush()
+
+    def close(self) -> None:
+        try:
+            self.tls.unwrap()  # writes close_notify; it then wants the peer's, which we do not wait for
+        except (ssl.SSLError, ValueError):
+            pass
+        self._flush_quietly()
+        self.sock.close()
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except OSError:
+            pass
+
+
+class ManInTheMiddle:
+    """A TLS relay on 127.0.0.1 that impersonates the server at ``upstream``.
+
+    >>> with ManInTheMiddle(bank.address, attacker_certificate, upstream_hostname="www.bank.test") as mitm:
+    ...     send_request(mitm.address, victim_context, request, server_hostname="www.bank.test")
+    >>> print(mitm.connections[0])
+
+    Each victim that connects gets ``certificate`` (the attacker's, with its chain). If the victim
+    completes the handshake, the relay connects to ``upstream`` with ``upstream_context`` (default:
+    no verification at all, since the attacker does not care whom it talks to) and relays the
+    plaintext both ways until one side closes. Every connection is recorded in
+    :attr:`connections` when it ends: read it after the ``with`` block, when all have ended.
+    """
+
+    def __init__(self, upstream: tuple[str, int], certificate: IssuedCertificate, *,
+                 upstream_hostname: str = "localhost", upstream_context: ssl.SSLContext | None = None,
+                 host: str = "127.0.0.1", port: int = 0, timeout: float = DEFAULT_TIMEOUT):
+        if not isinstance(certificate, IssuedCertificate):
+            raise ProfileError(f"certificate must be an mtlslib IssuedCertificate (the attacker's), "
+                               f"not {type(certificate).__name__}")
+        self.upstream = (loopback_address(upstream[0]), upstream[1])
+        self.upstream_hostname = upstream_hostname
+        self.timeout = timeout
+        self.connections: list[RelayedConnection] = []
+        self._victim_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        certificate.configure_cert(self._victim_context)
+        self._upstream_context = upstream_context or _unverified_client_context()
+        self._host, self._port = loopback_address(host), port
+        self._listener: socket.socket | None = None
+        self._accept_thread: threading.Thread | None = None
+        self._sessions: set[threading.Thread] = set()
+        self._open_sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        if self._listener is None:
+            raise RuntimeError("the relay is not running; use it in a `with` block or call start()")
+        return self._listener.getsockname()[:2]
+
+    def start(self) -> "ManInTheMiddle":
+        if self._listener is not None:
+            raise RuntimeError("the relay is already running")
+        self._stopping.clear()
+        self._listener = listen(self._host, self._port)
+        self._accept_thread = threading.Thread(target=self._accept_loop, args=(self._listener,),
+                                               name="mtlslib-mitm-accept", daemon=True)
+        self._accept_thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, cut the connections still open, join every thread, close every socket."""
+        if self._listener is None:
+            return
+        self._stopping.set()
+        try:  # wakes the blocked accept() at once on Linux; elsewhere its timeout does
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._accept_thread.join(self.timeout + 1)
+        with self._lock:
+            for sock in self._open_sockets:
+                try:  # wakes a session blocked in a handshake; it then closes its own sockets
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.join(self.timeout + 1)
+        self._listener.close()
+        self._listener = None
+
+    def __enter__(self) -> "ManInTheMiddle":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = f"{self.address[0]}:{self.address[1]}" if self._listener is not None else "stopped"
+        return f"<ManInTheMiddle {where} -> {self.upstream[0]}:{self.upstream[1]}>"
+
+    # -- inside ----------------------------------------------------------------------------
+
+    def _accept_loop(self, listener: socket.socket) -> None:
+        listener.settimeout(0.25)
+        while not self._stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # stop() shut the listener down
+            with self._lock:
+                if self._stopping.is_set():
+                    conn.close()
+                    return
+                self._open_sockets.add(conn)
+                session = threading.Thread(target=self._session, args=(conn,), name="mtlslib-mitm-session",
+                                           daemon=True)
+                self._sessions = {s for s in self._sessions if s.is_alive()} | {session}
+            session.start()
+
+    def _track(self, sock: socket.socket | None, open_: bool) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if open_:
+                self._open_sockets.add(sock)
+                if self._stopping.is_set():
+                    sock.shutdown(socket.SHUT_RDWR)
+            else:
+                self._open_sockets.discard(sock)
+
+    def _session(self, conn: socket.socket) -> None:
+        victim = upstream = None
+        upstream_sock = None
+        accepted, victim_error, upstream_error = False, None, None
+        recorded = {"victim": bytearray(), "server": bytearray()}
+        try:
+            conn.settimeout(self.timeout)
+            no_delay(conn)
+            victim = _TlsEnd(conn, self._victim_context, server_side=True)
+            try:
+                victim.handshake()
+                accepted = True
+            except OSError as error:
+                victim_error = error_text(error)
+                return
+            try:
+                upstream_sock = socket.create_connection(self.upstream, timeout=self.timeout)
+                self._track(upstream_sock, True)
+                no_delay(upstream_sock)
+                upstream = _TlsEnd(upstream_sock, self._upstream_context, server_side=False,
+                                   server_hostname=self.upstream_hostname)
+                upstream.handshake()
+            except OSError as error:
+                upstream_error = error_text(error)
+                self._drain(victim, recorded["victim"])  # the victim talks anyway: its first words are ours
+                return
+            upstream_error = self._relay(victim, upstream, recorded)
+        finally:
+            for end, sock in ((victim, conn), (upstream, upstream_sock)):
+                if end is not None:
+                    end.close()
+                elif sock is not None:
+                    sock.close()
+                self._track(sock, False)
+            with self._lock:
+                self.connections.append(RelayedConnection(accepted, victim_error, upstream_error,
+                                                          bytes(recorded["victim"]), bytes(recorded["server"])))
+
+    def _relay(self, victim: _TlsEnd, upstream: _TlsEnd, recorded: dict[str, bytearray]) -> str | None:
+        """Pass plaintext both ways until one side closes; the upstream error, if any."""
+        routes = {victim.sock: (victim, upstream, recorded["victim"]),
+                  upstream.sock: (upstream, victim, recorded["server"])}
+        try:
+            # The victim's first request may have arrived with its last handshake message, and
+            # so already sit in the TLS buffer, where select() cannot see it.
+            for source, sink, record in routes.values():
+                if self._pass_on(source, sink, record):
+                    return None
+            with selectors.DefaultSelector() as selector:
+                for sock in routes:
+                    selector.register(sock, selectors.EVENT_READ)
+                idle_since = time.monotonic()
+                while not self._stopping.is_set():
+                    ready = selector.select(_POLL)
+                    if not ready:
+                        if time.monotonic() - idle_since > self.timeout:
+                            return None  # both sides silent: give up, as a real relay would
+                        continue
+                    idle_since = time.monotonic()
+                    for key, _ in ready:
+                        source, sink, record = routes[key.fileobj]
+                        try:
+                            source.receive()
+                        except OSError as error:
+                            raise _SideFailed(source, error_text(error)) from None
+                        if self._pass_on(source, sink, record):
+                            return None
+        except _SideFailed as failure:
+            if failure.end is not upstream:
+                return None
+            if not recorded["victim"]:  # the server hung up first; the victim's request may be on its way
+                self._drain(victim, recorded["victim"])
+            return failure.error
+        return None
+
+    @staticmethod
+    def _pass_on(source: _TlsEnd, sink: _TlsEnd, record: bytearray) -> bool:
+        """Decrypt what ``source`` has, record it, re-encrypt it for ``sink``; whether ``source``
+        has finished."""
+        try:
+            data, finished = source.read_available()
+            source.flush()  # anything the TLS layer owes its peer (a key update, say)
+        except OSError as error:
+            raise _SideFailed(source, error_text(error)) from None
+        record += data
+        if data:
+            try:
+                sink.write(data)
+            except OSError as error:
+                raise _SideFailed(sink, error_text(error)) from None
+        return finished
+
+    def _drain(self, victim: _TlsEnd, record: bytearray) -> None:
+        """Read, for a moment, what the victim sends right after its handshake (its request)."""
+        victim.sock.settimeout(min(self.timeout, 0.5))
+        try:
+            while True:
+                data, finished = victim.read_available()
+                record += data
+                if data or finished:
+                    return
+                victim.receive()
+        except OSError:
+            return
+
+
+class _SideFailed(Exception):
+    """One end of the relay failed; which one decides whether it is worth reporting."""
+
+    def __init__(self, end: _TlsEnd, error: str):
+        super().__init__(error)
+        self.end, self.error = end, error
+
+
+def _unverified_client_context() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+# --------------------------------------------------------------------------------------------
+# The client side: the victim, or the impostor
+
+
+def http_request(method: str, path: str, *, host: str, form: Mapping[str, str] | None = None) -> bytes:
+    """The bytes of one HTTP/1.1 request (``form``: an URL-encoded body, as a login form sends)."""
+    if not path.startswith("/"):
+        raise ProfileError(f"path {path!r} must start with '/'")
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
+    body = b""
+    if form is not None:
+        body = urllib.parse.urlencode(form).encode()
+        lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+    lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request as the client lived it: what it sent, what came back, or why it failed."""
+
+    sent: bytes
+    """What the client sent (nothing if the handshake failed: it never got the chance)."""
+    received: bytes
+    error: str | None
+    """OpenSSL's reason for a refused handshake, or the alert that ended the connection."""
+    server_subject: str | None = None
+    """The subject of the server certificate the client accepted."""
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status code of the answer (``None`` without one)."""
+        parts = self.received.split(b" ", 2)
+        if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+            return int(parts[1])
+        return None
+
+    @property
+    def body(self) -> bytes:
+        return self.received.partition(b"\r\n\r\n")[2]
+
+    def __str__(self) -> str:
+        if self.error and not self.sent:
+            return f"refused the handshake: {self.error}"
+        if self.error:
+            return f"sent {len(self.sent)} bytes, then the connection failed: {self.error}"
+        if self.status is None:
+            return f"sent {len(self.sent)} bytes; the connection closed without an answer"
+        status_line = self.received.split(b"\r\n", 1)[0].decode("latin-1")
+        return f"{status_line}: {self.body.decode('utf-8', 'replace').strip()}"
+
+
+def send_request(address: tuple[str, int], context: ssl.SSLContext, request: bytes, *,
+                 server_hostname: str = "localhost", timeout: float = DEFAULT_TIMEOUT) -> Exchange:
+    """Connect to ``address`` (loopback only) with ``context``, send ``request``, read the answer
+    until the server closes. A refused handshake or a closing alert is reported, not raised."""
+    try:
+        connection = connect(address, context, server_hostname=server_hostname, timeout=timeout)
+    except (ssl.SSLError, ConnectionError, HandshakeTimeout) as error:
+        return Exchange(b"", b"", error_text(error) if isinstance(error, OSError) else str(error))
+    received = bytearray()
+    error = None
+    with connection:
+        try:
+            connection.tls.sendall(request)
+            while True:
+                chunk = connection.tls.recv(_READ_SIZE)
+                if not chunk:
+                    break
+                received += chunk
+        except OSError as e:  # in TLS 1.3, a refused client certificate arrives here, as an alert
+            error = error_text(e)
+    return Exchange(request, bytes(received), error, connection.view.peer_subject)
+
+
+# --------------------------------------------------------------------------------------------
+# One victim, one relay
+
+
+@dataclass(frozen=True)
+class Interception:
+    """One victim connection through a fresh :class:`ManInTheMiddle`: both points of view."""
+
+    victim: Exchange
+    """What the victim saw."""
+    relay: RelayedConnection
+    """What the relay saw and recorded."""
+
+    def __str__(self) -> str:
+        relay = "\n".join(f"        {line}".rstrip() for line in str(self.relay).splitlines()).lstrip()
+        return f"victim: {self.victim}\nrelay:  {relay}"
+
+
+def intercept(upstream: tuple[str, int], certificate: IssuedCertificate, victim_context: ssl.SSLContext,
+              request: bytes, *, hostname: str = "localhost", upstream_context: ssl.SSLContext | None = None,
+              timeout: float = DEFAULT_TIMEOUT) -> Interception:
+    """Put a relay presenting ``certificate`` in front of ``upstream``, let a victim with
+    ``victim_context`` send ``request`` to ``hostname`` through it, and report both sides."""
+    with ManInTheMiddle(upstream, certificate, upstream_hostname=hostname, upstream_context=upstream_context,
+                        timeout=timeout) as relay:
+        exchange = send_request(relay.address, victim_context, request, server_hostname=hostname, timeout=timeout)
+    if not relay.connections:  # the victim never reached the relay (it refused before connecting)
+        raise HandshakeTimeout(f"the victim did not connect to the relay: {exchange}")
+    return Interception(exchange, relay.connections[0])

@@ -1,0 +1,2 @@
+"""Chapter helpers that print, plot or stage a story."""
+

@@ -1,0 +1,71 @@
+"""Real X.509 certificates for the course: the authority and what it issues, keys, names, files.
+
+- :mod:`.authority`: :class:`CertificateAuthority` and :class:`IssuedCertificate` (trustme's nouns, with
+  profiles that are right by default, CRLs, PKCS#12 and seeded determinism);
+- :mod:`.keys`: the key types, seeded key derivation, signing;
+- :mod:`.names`: subjectAltName entries and subjects;
+- :mod:`.files`: PEM in and out, private files written safely;
+- :mod:`.trust`: what a ``trust`` argument means, once for the whole package;
+- :mod:`.describe`, :mod:`.oids`, :mod:`.der`: reading certificates back.
+"""
+
+from .authority import (
+    VALIDITY_PRESETS,
+    CertificateAuthority,
+    IssuedCertificate,
+    Validity,
+    check_path_length,
+    leaf_key_usage,
+    load_pkcs12,
+    validity_window,
+)
+from .der import Tlv, decode_oid, encode, encode_length, read_tlvs
+from .describe import CertificateLike, as_certificate, describe
+from .files import (
+    PARSE_ERRORS,
+    Password,
+    TemporaryPemFiles,
+    certificate_pem,
+    check_key_matches,
+    load_pem_certificates,
+    load_pem_private_key,
+    password_bytes,
+    private_key_pem,
+    read_file,
+    slug,
+    write_private_file,
+)
+from .keys import (
+    KEY_TYPES,
+    Seed,
+    SeedStream,
+    check_key_type,
+    is_probable_prime,
+    key_type_of,
+    new_private_key,
+    serial_number,
+    sign,
+)
+from .names import (
+    KEY_USAGE_NAMES,
+    ca_subject,
+    extension,
+    fingerprint,
+    format_general_name,
+    general_name,
+    leaf_subject,
+    san_entries,
+)
+from .oids import OID_NAMES, oid_name
+from .trust import Trust, trust_anchors, trust_pem
+
+__all__ = [
+    "KEY_TYPES", "KEY_USAGE_NAMES", "OID_NAMES", "PARSE_ERRORS", "VALIDITY_PRESETS", "CertificateAuthority",
+    "CertificateLike", "IssuedCertificate", "Password", "Seed", "SeedStream", "TemporaryPemFiles", "Tlv", "Trust",
+    "Validity", "as_certificate", "ca_subject", "certificate_pem", "check_key_matches", "check_key_type",
+    "check_path_length", "decode_oid", "describe", "encode", "encode_length", "extension", "fingerprint",
+    "format_general_name", "general_name", "is_probable_prime", "key_type_of", "leaf_key_usage", "leaf_subject",
+    "load_pem_certificates", "load_pem_private_key", "load_pkcs12", "new_private_key", "oid_name", "password_bytes",
+    "private_key_pem", "read_file", "read_tlvs", "san_entries", "serial_number", "sign", "slug", "trust_anchors", "trust_pem",
+    "validity_window", "write_private_file",
+]

@@ -1,0 +1,152 @@
+"""PEM in and out: loading certificates and keys with clear errors, writing private files safely.
+
+Passwords are ``str`` or ``bytes`` everywhere (a ``str`` is encoded as UTF-8).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Union
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+
+from mtlslib.errors import CertificateLoadError, UsageError
+
+# What cryptography raises for bytes that are not a well-formed certificate (InvalidVersion is
+# not a ValueError).
+PARSE_ERRORS = (ValueError, x509.InvalidVersion)
+
+__all__ = ["PARSE_ERRORS", "Password", "TemporaryPemFiles", "certificate_pem", "check_key_matches",
+           "load_pem_certificates", "load_pem_private_key", "password_bytes", "private_key_pem", "read_file", "slug",
+           "write_private_file"]
+
+Password = Union[str, bytes, None]
+
+
+def password_bytes(password: Password) -> bytes | None:
+    """A password as the bytes cryptography wants: ``str`` is encoded as UTF-8, ``""`` means none."""
+    if password is None or password in ("", b""):
+        return None
+    if isinstance(password, str):
+        return password.encode()
+    if isinstance(password, (bytes, bytearray)):
+        return bytes(password)
+    raise UsageError(f"a password must be str or bytes, not {type(password).__name__}")
+
+def private_key_pem(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+def certificate_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+def write_private_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` readable by its owner only (mode 0600), even if it existed."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(data)
+    return path
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.").lower() or "certificate"
+
+def read_file(path) -> bytes:
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CertificateLoadError(f"{path}: no such file; check the path (make one with `python -m mtlslib pki DIR`)") from None
+    except IsADirectoryError:
+        raise CertificateLoadError(f"{path}: is a directory, expected a PEM file") from None
+    except OSError as e:
+        raise CertificateLoadError(f"{path}: cannot read it ({e.strerror})") from None
+
+def _looks_like_der(data: bytes) -> bool:
+    """Whether ``data`` is exactly one DER SEQUENCE (what a DER certificate or key is); text that
+    merely starts with "0" (0x30) is not."""
+    if len(data) < 2 or data[0] != 0x30:
+        return False
+    first = data[1]
+    if first < 0x80:
+        return 2 + first == len(data)
+    count = first & 0x7F
+    if not 1 <= count <= 4 or len(data) < 2 + count:
+        return False
+    return 2 + count + int.from_bytes(data[2:2 + count], "big") == len(data)
+
+def load_pem_certificates(data: bytes, source: str = "<bytes>") -> list[x509.Certificate]:
+    """All certificates in PEM ``data``; a clear :class:`CertificateLoadError` otherwise."""
+    if _looks_like_der(data):
+        raise CertificateLoadError(
+            f"{source}: this is DER (binary), not PEM; convert it with "
+            f"`openssl x509 -inform DER -in {source} -out cert.pem`"
+        )
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise CertificateLoadError(f"{source}: no PEM certificate in it (expected a '-----BEGIN CERTIFICATE-----' block)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. a non-positive serial: loadable, and not this loader's verdict
+            return x509.load_pem_x509_certificates(data)
+    except PARSE_ERRORS as e:
+        raise CertificateLoadError(f"{source}: a certificate block is damaged and cannot be parsed ({e})") from None
+
+def load_pem_private_key(data: bytes, source: str = "<bytes>", password: Password = None):
+    """The private key in PEM ``data``; a clear :class:`CertificateLoadError` otherwise."""
+    password = password_bytes(password)
+    if _looks_like_der(data):
+        raise CertificateLoadError(
+            f"{source}: this is DER (binary), not PEM; convert it with "
+            f"`openssl pkey -inform DER -in {source} -out key.pem`"
+        )
+    if b"PRIVATE KEY-----" not in data:
+        raise CertificateLoadError(f"{source}: no PEM private key in it (expected a '-----BEGIN PRIVATE KEY-----' block)")
+    try:
+        return serialization.load_pem_private_key(data, password)
+    except TypeError:
+        if password is None:
+            raise CertificateLoadError(f"{source}: the key is encrypted; give its password") from None
+        raise CertificateLoadError(f"{source}: the key is not encrypted; give no password") from None
+    except ValueError as e:
+        if password is not None and ("password" in str(e).lower() or "decrypt" in str(e).lower()):
+            raise CertificateLoadError(f"{source}: wrong password for this key") from None
+        # PEM encryption has no integrity check: about one wrong password in 200 decrypts to
+        # garbage with valid padding, which then fails to parse rather than to decrypt.
+        if password is not None and b"ENCRYPTED" in data:
+            raise CertificateLoadError(f"{source}: wrong password for this key (or the key is damaged)") from None
+        raise CertificateLoadError(f"{source}: the private key is damaged and cannot be parsed") from None
+    except UnsupportedAlgorithm as e:
+        raise CertificateLoadError(f"{source}: unsupported key algorithm ({e})") from None
+
+def _public_bytes(key) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+def check_key_matches(cert: x509.Certificate, key, cert_source: str, key_source: str) -> None:
+    if _public_bytes(cert.public_key()) != _public_bytes(key.public_key()):
+        raise CertificateLoadError(
+            f"{key_source}: this private key does not belong to the certificate in {cert_source} "
+            "(their public keys differ); pick the key file issued together with that certificate"
+        )
+
+class TemporaryPemFiles:
+    """PEM bytes on disk just long enough for ``ssl`` (which only loads files) to read them."""
+
+    def __init__(self, **contents: bytes):
+        self._contents = contents
+
+    def __enter__(self) -> dict[str, str]:
+        self._dir = tempfile.TemporaryDirectory(prefix="mtlslib-")
+        paths = {}
+        for name, data in self._contents.items():
+            paths[name] = str(write_private_file(Path(self._dir.name) / name, data))
+        return paths
+
+    def __exit__(self, *exc) -> None:
+        self._dir.cleanup()

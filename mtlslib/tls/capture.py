@@ -1,0 +1,265 @@
+"""Watch a real handshake: every byte both ways, OpenSSL's own view of each message, the key log.
+
+:func:`capture_handshake` runs one TLS handshake on 127.0.0.1 (server in a thread, client in the
+calling thread) and one application round trip, and records
+
+* the raw bytes of both directions, chunk by chunk, in the order they crossed the wire (the client
+  drives its TLS engine through memory buffers and moves every byte over the TCP socket itself);
+* each side's handshake messages, alerts and ChangeCipherSpecs as OpenSSL reported them (through
+  CPython's message callback: plaintext, even for TLS 1.3's encrypted messages);
+* the key log (the NSS format that Wireshark reads), so that :mod:`mtlslib.wire` can decrypt.
+
+Nothing is left on disk: the key log goes through a private temporary file that is read back and
+deleted before the function returns.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from mtlslib.errors import HandshakeTimeout, ProfileError
+from mtlslib.pki import IssuedCertificate
+from mtlslib.wire import Conversation, decode_conversation
+from mtlslib.wire.constants import ALERT_DESCRIPTIONS, HANDSHAKE_TYPES, name_of
+
+from .loopback import (
+    DEFAULT_TIMEOUT,
+    HandshakeResult,
+    PeerView,
+    Trust,
+    client_context,
+    error_text,
+    listen,
+    peer_certificate,
+    serve_once,
+    server_context,
+)
+
+__all__ = ["capture_handshake", "HandshakeTrace", "OpenSSLEvent"]
+
+_HANDSHAKE, _ALERT, _CCS, _HEADER = 22, 21, 20, 0x100
+
+
+@dataclass(frozen=True)
+class OpenSSLEvent:
+    """One message as OpenSSL reported it to one side: sent or received, decrypted."""
+
+    side: str  # "client" or "server": whose OpenSSL reported it
+    direction: str  # "sent" or "received"
+    content_type: int
+    data: bytes  # the whole handshake message (header included), the 2 alert bytes, or b"\x01"
+
+    @property
+    def name(self) -> str:
+        if self.content_type == _HANDSHAKE:
+            return name_of(HANDSHAKE_TYPES, self.data[0], 2)
+        if self.content_type == _ALERT:
+            return "Alert"
+        return "ChangeCipherSpec"
+
+    def line(self) -> str:
+        detail = f" ({ALERT_DESCRIPTIONS.get(self.data[1], self.data[1])})" if self.content_type == _ALERT else ""
+        return f"{self.side} {self.direction:<8} {self.name}{detail}"
+
+
+class _Recorder:
+    """Collects OpenSSL's message callbacks for the one connection made on a context."""
+
+    def __init__(self, ctx: ssl.SSLContext, side: str):
+        self.side = side
+        self.events: list[OpenSSLEvent] = []
+        if not hasattr(ctx, "_msg_callback"):
+            raise ProfileError("this Python's ssl module has no message callback (CPython 3.8+ needed)")
+        ctx._msg_callback = self._callback
+
+    def _callback(self, conn, direction, version, content_type, msg_type, data) -> None:
+        sent = "sent" if direction == "write" else "received"
+        if content_type == _HEADER and data[:1] == bytes([_CCS]) and direction == "read":
+            # OpenSSL reports a received ChangeCipherSpec only through its record header.
+            self.events.append(OpenSSLEvent(self.side, sent, _CCS, b"\x01"))
+        elif content_type in (_HANDSHAKE, _ALERT, _CCS) and content_type != _HEADER:
+            if content_type == _CCS and direction == "read":
+                return
+            self.events.append(OpenSSLEvent(self.side, sent, int(content_type), bytes(data)))
+
+
+@dataclass
+class HandshakeTrace:
+    """Everything recorded from one connection. ``decode()`` turns the bytes into messages."""
+
+    result: HandshakeResult
+    chunks: list[tuple[str, bytes]]  # (sender, bytes) in wire order
+    keylog: str
+    client_events: list[OpenSSLEvent]
+    server_events: list[OpenSSLEvent]
+    tls_version_requested: str | None = None
+    certificates: dict[str, IssuedCertificate | None] = field(default_factory=dict)
+    trust: dict[str, Trust | None] = field(default_factory=dict)  # each side's trust store
+
+    def stream(self, sender: str) -> bytes:
+        """All bytes one side sent, concatenated."""
+        return b"".join(chunk for who, chunk in self.chunks if who == sender)
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        """The capture decoded (and, for TLS 1.3, decrypted and checked) by :mod:`mtlslib.wire`."""
+        return decode_conversation(self.chunks, self.keylog)
+
+    def decode(self, *, decrypt: bool = True) -> Conversation:
+        return self.conversation if decrypt else decode_conversation(self.chunks, None)
+
+    def openssl_view(self, side: str) -> list[OpenSSLEvent]:
+        return self.client_events if side == "client" else self.server_events
+
+    @property
+    def failed_at(self) -> str | None:
+        """The first fatal alert, as "<side> sent <description>", or None if none was sent."""
+        for event in sorted(self.client_events + self.server_events, key=lambda e: e.direction != "sent"):
+            if event.content_type == _ALERT and event.direction == "sent" and event.data[0] == 2:
+                return f"{event.side} sent {ALERT_DESCRIPTIONS.get(event.data[1], event.data[1])}"
+        return None
+
+
+def capture_handshake(server: IssuedCertificate, client: IssuedCertificate | None = None, *,
+                      trust: Trust | None = None, server_trust: Trust | None = None,
+                      client_trust: Trust | None = None, mutual: bool | None = None,
+                      tls_version: str | None = "1.3", server_hostname: str = "localhost",
+                      timeout: float = DEFAULT_TIMEOUT, tickets: bool = True) -> HandshakeTrace:
+    """Run one real handshake on 127.0.0.1 and record it (same arguments as ``handshake``).
+
+    ``tickets=False`` stops the TLS 1.3 server from sending session tickets after the handshake,
+    which shortens the trace when they are not the subject.
+    """
+    mutual = client is not None if mutual is None else mutual
+    client_trust, server_trust = client_trust or trust, server_trust or trust
+    if client_trust is None:
+        raise ProfileError("the client needs something to trust: pass trust=ca (or client_trust=...)")
+    server_ctx = server_context(server, trust=server_trust, mutual=mutual, tls_version=tls_version)
+    if not tickets:
+        server_ctx.num_tickets = 0
+    client_ctx = client_context(client_trust, certificate=client, tls_version=tls_version)
+    server_recorder, client_recorder = _Recorder(server_ctx, "server"), _Recorder(client_ctx, "client")
+    server_side: dict[str, PeerView] = {}
+    chunks: list[tuple[str, bytes]] = []
+
+    with tempfile.TemporaryDirectory(prefix="mtlslib-") as keylog_dir:
+        keylog_path = Path(keylog_dir) / "keylog.txt"
+        client_ctx.keylog_filename = str(keylog_path)  # one side only, or every line appears twice
+        with listen("127.0.0.1", 0, backlog=1) as listener:
+            listener.settimeout(timeout)
+            thread = threading.Thread(target=serve_once, args=(listener, server_ctx, None, timeout, server_side),
+                                      name="mtlslib-capture-server", daemon=True)
+            thread.start()
+            try:
+                client_view, version, cipher, duration = _client(listener.getsockname(), client_ctx,
+                                                                 server_hostname, timeout, chunks)
+            finally:
+                thread.join(timeout * 2 + 1)
+        if thread.is_alive():  # pragma: no cover - every server step has its own timeout
+            raise HandshakeTimeout(f"the capture server thread did not finish within {timeout * 2 + 1:.0f} s")
+        keylog = keylog_path.read_text() if keylog_path.exists() else ""
+
+    server_view = server_side["view"]
+    client_view = _with_alerts(client_view, client_recorder.events)
+    server_view = _with_alerts(server_view, server_recorder.events)
+    ok = client_view.error is None and server_view.error is None and server_view.handshake_done
+    group = _group(chunks)
+    result = HandshakeResult(ok, version, cipher, group, client_view, server_view, duration, mutual)
+    return HandshakeTrace(result, chunks, keylog, client_recorder.events, server_recorder.events, tls_version,
+                          {"server": server, "client": client},
+                          {"client": client_trust, "server": server_trust if mutual else None})
+
+
+def _with_alerts(view: PeerView, events: list[OpenSSLEvent]) -> PeerView:
+    def first(direction):
+        return next((ALERT_DESCRIPTIONS.get(e.data[1], str(e.data[1])) for e in events
+                     if e.content_type == _ALERT and e.direction == direction and e.data[0] == 2), None)
+
+    return PeerView(view.role, view.handshake_done, view.peer_subject, view.peer_names, view.error,
+                    first("sent"), first("received"))
+
+
+def _group(chunks: list[tuple[str, bytes]]) -> str | None:
+    """The key-exchange group, read from the clear-text part of the capture."""
+    try:
+        conversation = decode_conversation(chunks, None)
+    except Exception:  # a broken capture still has a result; the group is a nicety
+        return None
+    hello = conversation.find("ServerHello")
+    if hello is not None and hello.payload.key_share:
+        return hello.payload.key_share[0]
+    exchange = conversation.find("ServerKeyExchange")
+    return exchange.payload.summary().split()[0] if exchange is not None else None
+
+
+def _goodbye(drive, tls: ssl.SSLObject) -> None:
+    """close_notify both ways, as TLS asks: wait for the server's, then answer with ours, so that
+    their order in the capture is the same on every run."""
+    try:
+        while drive(lambda: tls.read(4096)):  # b"" (or SSLZeroReturnError): the server's close_notify
+            pass
+    except ssl.SSLZeroReturnError:
+        pass
+    except (OSError, ssl.SSLError):
+        return  # the server hung up without one: nothing left to say
+    try:
+        drive(tls.unwrap)
+    except (OSError, ssl.SSLError):
+        pass
+
+
+def _client(address, ctx, server_hostname, timeout, chunks):
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
+    peer, error, version, cipher, duration = None, None, None, None, 0.0
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+    def flush():
+        data = outgoing.read()
+        if data:
+            chunks.append(("client", data))
+            sock.sendall(data)
+
+    def drive(operation):
+        while True:
+            try:
+                value = operation()
+                flush()
+                return value
+            except ssl.SSLWantReadError:
+                flush()
+                data = sock.recv(65536)
+                if not data:
+                    raise ConnectionResetError("the server closed the connection")
+                chunks.append(("server", data))
+                incoming.write(data)
+            except ssl.SSLError:
+                flush()  # the alert OpenSSL queued before failing is part of the capture
+                raise
+
+    try:
+        sock.settimeout(timeout)
+        started = time.perf_counter()
+        sock.connect(address)
+        drive(tls.do_handshake)
+        duration = time.perf_counter() - started
+        peer = peer_certificate(tls)
+        version, cipher = tls.version(), tls.cipher()[0]
+        drive(lambda: tls.write(b"hello\n"))
+        if not drive(lambda: tls.read(4096)):
+            raise ConnectionResetError("the server closed the connection without answering")
+        _goodbye(drive, tls)
+    except (OSError, ssl.SSLError) as e:
+        error = e
+    finally:
+        sock.close()
+    view = PeerView("client", peer is not None, *(peer or (None, ())), error=error_text(error) if error else None)
+    return view, version, cipher, duration
+

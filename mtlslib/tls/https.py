@@ -1,0 +1,361 @@
+"""A small HTTPS service on 127.0.0.1 that knows who its client is.
+
+>>> with HttpsService(server_cert, trust=ca, mutual=True) as service:
+...     urllib.request.urlopen(service.url, context=client_context(ca, certificate=alice)).read()
+b'hello alice@example.test (client certificate CN=alice@example.test, SAN email:alice@example.test)\\n'
+
+The application is one function, ``handler(request) -> Response``. A :class:`Request` carries the
+method, path, headers and body, and ``request.client``: the :class:`ClientIdentity` read from the
+*verified* client certificate, or ``None`` when the client presented none. The default handler,
+:func:`whoami`, answers every GET with who the client is; an authorization decision or a login
+form is another handler (or a handler wrapping this one).
+
+Each connection gets its own thread, and the TLS handshake happens there, under ``timeout``: a
+client that connects and then says nothing holds one thread for at most ``timeout`` seconds and
+never the accept loop. :meth:`HttpsService.stop` cuts the connections still open, joins every
+thread and closes every socket.
+"""
+
+from __future__ import annotations
+
+import email.message
+import http.server
+import socket
+import socketserver
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Callable, Literal, Union
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
+
+from mtlslib.errors import ProfileError
+from mtlslib.pki import IssuedCertificate, san_entries
+
+from .loopback import (
+    DEFAULT_TIMEOUT,
+    Trust,
+    close_connection,
+    error_text,
+    loopback_address,
+    server_context,
+)
+
+__all__ = ["ClientIdentity", "Handler", "HttpsService", "Request", "Response", "whoami"]
+
+# Large enough for any form or JSON document in the course, small enough that a mistaken upload
+# cannot fill the notebook's memory.
+MAX_BODY_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """Who the client proved to be: fields of its verified certificate."""
+
+    subject: str
+    """The subject as an RFC 4514 string, e.g. ``"CN=alice@example.test"`` (``""`` if empty)."""
+    names: tuple[str, ...]
+    """The subjectAltName entries, e.g. ``("URI:spiffe://example.test/web", "email:web@example.test")``."""
+    issuer: str
+    """The issuing CA's name, RFC 4514."""
+    fingerprint: str
+    """SHA-256 of the certificate, colon-separated hex."""
+
+    @classmethod
+    def from_certificate(cls, certificate: x509.Certificate) -> "ClientIdentity":
+        return cls(certificate.subject.rfc4514_string(), san_entries(certificate),
+                   certificate.issuer.rfc4514_string(), certificate.fingerprint(hashes.SHA256()).hex(":").upper())
+
+    @property
+    def name(self) -> str:
+        """The name to greet or authorize: the first SAN value (what modern verifiers go by),
+        else the common name, else the whole subject."""
+        if self.names:
+            return self.names[0].split(":", 1)[1]
+        subject = x509.Name.from_rfc4514_string(self.subject)
+        common_names = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return str(common_names[0].value) if common_names else self.subject or "(unnamed)"
+
+    def __str__(self) -> str:
+        return (f"client certificate {self.subject or '(empty subject)'}, "
+                f"SAN {', '.join(self.names) or '(none)'}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request, as the handler sees it."""
+
+    method: str
+    path: str
+    """The request target as sent, query string included (``"/login?next=/"``)."""
+    headers: email.message.Message
+    """Case-insensitive: ``request.headers.get("content-type")``; ``get_all`` for repeated ones."""
+    body: bytes
+    client: ClientIdentity | None
+    """The verified client certificate's identity; ``None`` when the client presented none."""
+    tls_version: str
+    """``"TLSv1.3"`` or ``"TLSv1.2"``."""
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the handler answers. ``headers`` is a sequence of pairs so that a header (Set-Cookie)
+    may repeat."""
+
+    status: int = 200
+    body: Union[str, bytes] = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+Handler = Callable[[Request], Response]
+
+
+def whoami(request: Request) -> Response:
+    """The default application: every GET says who the client is."""
+    if request.method not in ("GET", "HEAD"):
+        return Response(405, f"{request.method} is not supported here; use GET\n", headers=(("Allow", "GET, HEAD"),))
+    if request.client is None:
+        return Response(200, "hello anonymous: no client certificate\n")
+    return Response(200, f"hello {request.client.name} ({request.client})\n")
+
+
+class HttpsService:
+    """HTTPS on a loopback address, one thread per connection, until :meth:`stop`.
+
+    ``certificate`` is the server's :class:`~mtlslib.pki.IssuedCertificate`. ``mutual=True``
+    requires a client certificate that chains to ``trust``; ``mutual="optional"`` asks for one but
+    also serves clients without (``request.client`` is then ``None``), which is what a page with
+    a password login as fallback needs. ``log``, if given, receives one line per request and per
+    failed handshake. ``keep_alive=True`` serves several requests per connection (HTTP/1.1
+    persistent connections, each idle for at most ``timeout``); by default every response closes
+    its connection.
+
+    :attr:`context` is built at once, so it can be adjusted (a key-log file, CRL checking) before
+    :meth:`start`.
+    """
+
+    def __init__(self, certificate: IssuedCertificate, *, trust: Trust | None = None,
+                 mutual: Union[bool, Literal["optional"]] = False, handler: Handler = whoami,
+                 host: str = "127.0.0.1", port: int = 0, tls_version: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, log: Callable[[str], None] | None = None,
+                 keep_alive: bool = False):
+        if mutual not in (True, False, "optional"):
+            raise ProfileError(f"mutual must be True, False or 'optional', not {mutual!r}")
+        self.host = loopback_address(host)
+        self.certificate = certificate
+        self.mutual = mutual
+        self.handler = handler
+        self.timeout = timeout
+        self.log = log
+        self.keep_alive = keep_alive
+        self.context = server_context(certificate, trust=trust, mutual=bool(mutual), tls_version=tls_version)
+        if mutual == "optional":
+            self.context.verify_mode = ssl.CERT_OPTIONAL
+        self._port = port
+        self._server: _Server | None = None
+        self._accept_thread: threading.Thread | None = None
+        self._open_connections: set[ssl.SSLSocket] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> "HttpsService":
+        """Bind, listen and serve in a background thread. Raises ``OSError`` if the port is taken."""
+        if self._server is not None:
+            raise RuntimeError("the service is already running")
+        self._stopping = False
+        self._server = _Server(self)
+        self._accept_thread = threading.Thread(
+            # A short poll interval keeps stop() quick; the loop is idle otherwise.
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name="mtlslib-https-accept", daemon=True)
+        self._accept_thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, cut the connections still open, join every thread, close every socket."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.shutdown()
+        with self._lock:
+            self._stopping = True
+            for tls in self._open_connections:
+                # The plain-socket shutdown wakes a thread blocked in a handshake or a read at once,
+                # without touching the TLS state that thread is using.
+                try:
+                    socket.socket.shutdown(tls, socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        server.server_close()  # closes the listener and joins the connection threads
+        self._accept_thread.join()
+        self._accept_thread = None
+
+    def __enter__(self) -> "HttpsService":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- where it is -----------------------------------------------------------------------
+
+    @property
+    def address(self) -> tuple[str, int]:
+        if self._server is None:
+            raise RuntimeError("the service is not running; use it in a `with` block or call start()")
+        return self._server.server_address[:2]
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    @property
+    def url(self) -> str:
+        """``https://HOST:PORT/``, with a HOST the server certificate covers when it can: the bound
+        address if the certificate names it, else ``localhost`` if it names that."""
+        names = set(san_entries(self.certificate.certificate))
+        host = self.host
+        if f"IP:{host}" not in names and "DNS:localhost" in names:
+            host = "localhost"
+        return f"https://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+    def __repr__(self) -> str:
+        kind = {True: "mutual TLS", False: "TLS", "optional": "TLS, client certificate optional"}[self.mutual]
+        where = self.url if self._server is not None else "stopped"
+        return f"<HttpsService {where} ({kind})>"
+
+    # -- per connection --------------------------------------------------------------------
+
+    def _serve_connection(self, server: "_Server", conn: socket.socket, client_address) -> None:
+        conn.settimeout(self.timeout)
+        tls = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        peer = f"{client_address[0]}:{client_address[1]}"
+        error: OSError | None = None
+        try:
+            with self._lock:
+                if self._stopping:
+                    error = ConnectionAbortedError("the service is stopping")
+                    return
+                self._open_connections.add(tls)
+            try:
+                tls.do_handshake()
+            except OSError as e:  # ssl.SSLError, a timeout, a reset
+                self._log(f"{peer} TLS handshake failed: {error_text(e)}")
+                error = e
+                return
+            peer_der = tls.getpeercert(binary_form=True)
+            client = ClientIdentity.from_certificate(x509.load_der_x509_certificate(peer_der)) if peer_der else None
+            try:
+                _RequestHandler(tls, client_address, server, client)
+            except OSError as e:
+                self._log(f"{peer} connection ended early: {error_text(e)}")
+                error = e
+        finally:
+            with self._lock:
+                self._open_connections.discard(tls)
+            # close_notify after success (without it OpenSSL 3 clients report "unexpected eof while
+            # reading"), the refusal's alert left readable after a failed handshake.
+            close_connection(tls, error, min(self.timeout, _ALERT_LINGER))
+
+    def _log(self, line: str) -> None:
+        # Connections cut by stop() fail on purpose; reporting them would only be noise.
+        if self.log is not None and not self._stopping:
+            self.log(line)
+
+
+# Long enough for a client on loopback to read an alert and hang up, short enough not to matter.
+_ALERT_LINGER = 1.0
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    # Non-daemon connection threads are the ones server_close() joins; each ends within `timeout`
+    # on its own, and at once when stop() cuts its socket.
+    daemon_threads = False
+
+    def __init__(self, service: HttpsService):
+        self.service = service
+        self.address_family = socket.AF_INET6 if ":" in service.host else socket.AF_INET
+        super().__init__((service.host, service._port), _RequestHandler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would look up the host's FQDN, which can stall on a machine
+        # with slow DNS; on loopback the address is its own name.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def finish_request(self, request, client_address) -> None:
+        self.service._serve_connection(self, request, client_address)
+
+
+class _RequestHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle's algorithm the body of a response on a
+    # kept-alive connection waits for the client's delayed ACK, about 40 ms on Linux.
+    disable_nagle_algorithm = True
+
+    def __init__(self, tls: ssl.SSLSocket, client_address, server: _Server, client: ClientIdentity | None):
+        self.client = client
+        self.service = server.service
+        super().__init__(tls, client_address, server)
+
+    def version_string(self) -> str:
+        return "mtlslib"
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        request = Request(self.command, self.path, self.headers, body, self.client, self.connection.version())
+        try:
+            response = self.service.handler(request)
+            if not isinstance(response, Response):
+                raise TypeError(f"the handler returned {type(response).__name__}, not a mtlslib.tls.Response")
+        except Exception as error:
+            # The reader sees the failure in the response and the traceback on stderr, as with
+            # any development server; the service itself keeps running.
+            self._send(Response(500, f"internal server error: {type(error).__name__}: {error}\n"))
+            self.server.handle_error(self.connection, self.client_address)
+            return
+        self._send(response)
+
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding"):
+            self._send(Response(411, "send the body with a Content-Length (chunked bodies are not supported)\n"))
+            return None
+        length = self.headers.get("Content-Length", "0")
+        if not length.isdigit():
+            self._send(Response(400, f"bad Content-Length {length!r}\n"))
+            return None
+        if int(length) > MAX_BODY_BYTES:
+            self._send(Response(413, f"request body over {MAX_BODY_BYTES} bytes\n"))
+            return None
+        return self.rfile.read(int(length))
+
+    def _send(self, response: Response) -> None:
+        body = response.body.encode() if isinstance(response.body, str) else response.body
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        # One request per connection unless asked: every connection thread ends promptly, which
+        # keeps stop() quick and the per-connection handshake visible in every request.
+        if not self.service.keep_alive:
+            self.send_header("Connection", "close")
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def log_request(self, code="-", size="-") -> None:
+        who = self.client.name if self.client is not None else "no client certificate"
+        self.service._log(f'{self.address_string()}:{self.client_address[1]} "{self.requestline}" '
+                          f"{getattr(code, 'value', code)} ({who})")
+
+    def log_message(self, format, *args) -> None:
+        self.service._log(f"{self.address_string()}:{self.client_address[1]} {format % args}")

@@ -1,0 +1,145 @@
+"""The pieces of mtlslib.pki that the rest of the package shares: trust, passwords, DER, OID names, primes."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, SignatureAlgorithmOID
+
+from mtlslib.errors import CertificateLoadError, DecodeError, UsageError
+from mtlslib.pki import (
+    CertificateAuthority,
+    IssuedCertificate,
+    decode_oid,
+    encode,
+    is_probable_prime,
+    load_pem_private_key,
+    oid_name,
+    password_bytes,
+    read_tlvs,
+    trust_anchors,
+    trust_pem,
+)
+
+
+@pytest.fixture(scope="module")
+def hierarchy():
+    root = CertificateAuthority.create("Shared Root", seed="pki shared")
+    issuing = root.create_intermediate("Shared Issuing CA")
+    leaf = issuing.issue_server("localhost")
+    return root, issuing, leaf
+
+
+# -- trust ------------------------------------------------------------------------------------
+
+def test_a_ca_is_its_own_anchor_root_or_intermediate(hierarchy):
+    root, issuing, _ = hierarchy
+    assert trust_anchors(root) == (root.certificate,)
+    assert trust_anchors(issuing) == (issuing.certificate,)  # not its root
+
+
+def test_every_kind_of_trust_reads_the_same(hierarchy):
+    root, issuing, leaf = hierarchy
+    assert trust_anchors(root.certificate) == (root.certificate,)
+    assert trust_anchors(leaf) == (leaf.certificate,)
+    assert trust_anchors(root.cert_pem) == (root.certificate,)
+    assert trust_anchors(root.cert_pem.decode()) == (root.certificate,)
+    assert trust_anchors([root, issuing.cert_pem, root.certificate]) == (root.certificate, issuing.certificate)
+
+
+def test_trust_pem_is_the_anchors_as_pem(hierarchy):
+    root, issuing, _ = hierarchy
+    assert trust_pem([root, issuing]) == root.cert_pem + issuing.cert_pem
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([], "trust is empty"),
+    (42, "not int"),
+    ([[b"x"]], "a list inside a list"),
+    (None, "not NoneType"),
+])
+def test_trust_that_means_nothing_is_refused_clearly(bad, message):
+    with pytest.raises(UsageError, match=message):
+        trust_anchors(bad)
+
+
+def test_garbage_pem_as_trust_names_the_argument():
+    with pytest.raises(CertificateLoadError, match="trust"):
+        trust_anchors(b"not a certificate")
+
+
+# -- passwords --------------------------------------------------------------------------------
+
+def test_a_password_may_be_str_or_bytes(hierarchy):
+    _, _, leaf = hierarchy
+    encrypted = leaf.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.BestAvailableEncryption(b"s3cret"))
+    for password in ("s3cret", b"s3cret"):
+        key = load_pem_private_key(encrypted, "leaf.key", password)
+        assert key.public_key() == leaf.private_key.public_key()
+    with pytest.raises(CertificateLoadError, match="wrong password"):
+        load_pem_private_key(encrypted, "leaf.key", "wrong")
+
+
+def test_password_bytes_refuses_other_types():
+    assert password_bytes("é") == "é".encode()
+    assert password_bytes("") is None
+    with pytest.raises(UsageError, match="str or bytes"):
+        password_bytes(1234)
+
+
+def test_pkcs12_round_trip_with_a_str_password(hierarchy, tmp_path):
+    from mtlslib.pki import load_pkcs12
+    _, _, leaf = hierarchy
+    path = leaf.write_pkcs12(tmp_path / "leaf.p12", "pass phrase")
+    again = load_pkcs12(path, b"pass phrase")
+    assert isinstance(again, IssuedCertificate) and again.certificate == leaf.certificate
+    assert again.chain == leaf.chain
+
+
+# -- DER ----------------------------------------------------------------------------------------
+
+def test_der_reader_round_trips_a_certificate(hierarchy):
+    _, _, leaf = hierarchy
+    der = leaf.certificate.public_bytes(serialization.Encoding.DER)
+    (outer,) = read_tlvs(der)
+    assert outer.tag == 0x30 and outer.encoding == der
+    tbs, algorithm, signature = read_tlvs(outer.content)
+    assert tbs.encoding == leaf.certificate.tbs_certificate_bytes
+    assert encode(0x30, outer.content) == der
+    oid = decode_oid(read_tlvs(algorithm.content)[0].content)
+    assert oid == leaf.certificate.signature_algorithm_oid
+
+
+@pytest.mark.parametrize("damaged", [b"\x30", b"\x30\x05\x01", b"\x30\x85\x00\x00\x00\x00\x01", b"\x30\x80"])
+def test_der_reader_refuses_damage_instead_of_reading_short(damaged):
+    with pytest.raises(DecodeError, match="DER"):
+        read_tlvs(damaged)
+
+
+def test_decode_oid_refuses_a_truncated_oid():
+    with pytest.raises(DecodeError):
+        decode_oid(b"\x2a\x86")
+
+
+# -- OID names ----------------------------------------------------------------------------------
+
+def test_oid_names_come_from_one_table():
+    assert oid_name(ExtendedKeyUsageOID.SERVER_AUTH) == "serverAuth"
+    assert oid_name(SignatureAlgorithmOID.ECDSA_WITH_SHA256) == "ecdsa-with-SHA256"
+    assert oid_name(x509.ObjectIdentifier("1.2.3.4.5")) == "1.2.3.4.5"  # unnamed: dotted
+
+
+# -- primes -------------------------------------------------------------------------------------
+
+def test_the_one_primality_test_agrees_with_trial_division_on_small_numbers():
+    def by_division(n):
+        return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
+    assert [n for n in range(-3, 3000) if is_probable_prime(n)] == [n for n in range(-3, 3000) if by_division(n)]
+
+
+def test_the_one_primality_test_catches_carmichael_numbers_and_strong_pseudoprimes():
+    assert not is_probable_prime(561)  # Carmichael
+    assert not is_probable_prime(3215031751)  # strong pseudoprime to bases 2, 3, 5, 7
+    assert is_probable_prime(2 ** 127 - 1)
