@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # nbval compares every stored output; these options keep each cell honest and quick.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg --nbval-cell-timeout=60
 
-.PHONY: setup lab test notebooks student html bench images clean
+.PHONY: setup lab lab-teacher test notebooks student html bench images clean
 
 setup: $(STAMP)
 	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
@@ -25,7 +25,14 @@ $(STAMP): requirements.txt pyproject.toml
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-lab: setup
+# Students: their own copy of the course in student/ (solutions and answers removed). Chapters already
+# there are their work and are never overwritten; only missing ones are added.
+lab: student
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) --ServerApp.root_dir=student \
+		--LabApp.default_url=/lab/tree/00_start_here.ipynb
+
+# Teachers: the full edition (solutions, executed answers, answers to every question).
+lab-teacher: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 test: setup
@@ -40,9 +47,10 @@ notebooks: setup
 	cd notebooks && ../$(BIN)/jupyter nbconvert --log-level=WARN --to notebook --execute --inplace \
 		--ExecutePreprocessor.extra_arguments='["--log-level=ERROR"]' [0-9][0-9]_*.ipynb
 
-# The student edition: solutions removed, outputs cleared. Not committed (build/ is ignored).
+# The student edition: solutions, outputs and teachers' answers removed, written to student/ (not
+# committed). Creates missing chapters only: a student's work is never overwritten.
 student: setup
-	$(BIN)/python -m mtlslib.course.student notebooks build/student
+	$(BIN)/python -m mtlslib.course.student notebooks student
 
 # The offline reading edition, from the committed outputs: open build/html/index.html.
 html: setup
@@ -54,3 +62,4 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	@test ! -d student || echo "kept student/: it holds students' work (delete it yourself if you mean to)"

@@ -31,7 +31,7 @@ from typing import NamedTuple, Sequence
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from mtlslib import __version__
-from mtlslib.errors import MtlsLibError, PurposeError
+from mtlslib.errors import MtlsLibError, PurposeError, UsageError
 from mtlslib.pki import (
     KEY_TYPES,
     CertificateAuthority,
@@ -58,9 +58,6 @@ DEFAULT_P12_PASSWORD = "mtlslib"
 # The handshake command is a demonstration: a fixed seed shows the same certificates every run.
 HANDSHAKE_SEED = "mtlslib handshake"
 
-
-class _BadInput(MtlsLibError):
-    """A problem with what the user gave on the command line, worded for the command line."""
 
 
 class _CoursePki(NamedTuple):
@@ -112,7 +109,7 @@ def _run_pki(args) -> int:
     for name in client_names:
         stem = f"client-{slug(name)}"
         if stem in stems:
-            raise _BadInput(f"--client {stems[stem]!r} and --client {name!r} would both be written as {stem}.pem; "
+            raise UsageError(f"--client {stems[stem]!r} and --client {name!r} would both be written as {stem}.pem; "
                             "give distinct names")
         stems[stem] = name
     pki = _build_pki(args.seed, args.key_type, args.server or DEFAULT_SERVER_NAMES, client_names)
@@ -143,7 +140,7 @@ def _run_pki(args) -> int:
                         (f"{stem}.key", "client private key (mode 0600)"),
                         (f"{stem}.p12", f"client key and chain as PKCS#12 for browsers (mode 0600); {p12_note}")]
     except OSError as error:
-        raise _BadInput(f"{error.filename or directory}: cannot write there ({error.strerror})") from None
+        raise UsageError(f"{error.filename or directory}: cannot write there ({error.strerror})") from None
 
     width = max(len(name) for name, _ in written)
     for name, purpose in written:
@@ -179,7 +176,7 @@ def _run_serve(args) -> int:
     directory = Path(args.dir)
     if not directory.is_dir():
         problem = "not a directory" if directory.exists() else "no such directory"
-        raise _BadInput(f"{directory}: {problem}; make one with `python -m mtlslib pki {directory}`")
+        raise UsageError(f"{directory}: {problem}; make one with `python -m mtlslib pki {directory}`")
     cert_file, key_file = directory / "server.pem", directory / "server.key"
     password = args.key_password.encode() if args.key_password is not None else None
     server_cert = IssuedCertificate.load(cert_file, key_file, password=password)
@@ -192,14 +189,14 @@ def _run_serve(args) -> int:
         service = HttpsService(server_cert, trust=trust, mutual=args.mtls, host=args.host, port=args.port,
                                log=lambda line: print(line, flush=True))
     except PurposeError:
-        raise _BadInput(f"{cert_file}: not a server certificate (its extended key usage lacks serverAuth); "
+        raise UsageError(f"{cert_file}: not a server certificate (its extended key usage lacks serverAuth); "
                         f"write one with `python -m mtlslib pki {directory}`") from None
     except ssl.SSLError as error:
-        raise _BadInput(f"{cert_file}: OpenSSL cannot use this certificate and key ({error_text(error)})") from None
+        raise UsageError(f"{cert_file}: OpenSSL cannot use this certificate and key ({error_text(error)})") from None
     try:
         service.start()
     except OSError as error:
-        raise _BadInput(_listen_problem(service.host, args.port, error)) from None
+        raise UsageError(_listen_problem(service.host, args.port, error)) from None
 
     # A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored;
     # `kill -INT` is this server's documented way to stop, so take SIGINT back.

@@ -15,11 +15,18 @@ import shutil
 import sys
 from pathlib import Path
 
-import latex2mathml.converter
-import nbformat
-from nbconvert import HTMLExporter
+from mtlslib.errors import MtlsLibError, UsageError
 
 from .map import Chapter, chapters
+
+try:  # the "reading" extra: only building the reading edition needs these
+    import latex2mathml.converter
+    import nbformat
+    from nbconvert import HTMLExporter
+except ImportError as missing:
+    _MISSING: str | None = missing.name
+else:
+    _MISSING = None
 
 __all__ = ["build_html"]
 
@@ -102,6 +109,9 @@ chapters yourself, clone the repository and type <code>make lab</code>.</p>
 
 def build_html(notebook_dir: Path, out_dir: Path) -> list[Path]:
     """Write the edition into ``out_dir``; return the pages written (index first)."""
+    if _MISSING:
+        raise UsageError(f"the reading edition needs the {_MISSING} package: pip install 'mtlslib[reading]' "
+                         "(make html installs everything)")
     notebook_dir, out_dir = Path(notebook_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     images = notebook_dir.parent / "images"
@@ -127,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 2:
         print("usage: python -m mtlslib.course.reading NOTEBOOK_DIR OUT_DIR", file=sys.stderr)
         return 2
-    pages = build_html(Path(argv[0]), Path(argv[1]))
+    try:
+        pages = build_html(Path(argv[0]), Path(argv[1]))
+    except MtlsLibError as error:
+        print(f"mtlslib.course.reading: error: {error}", file=sys.stderr)
+        return 2
     print(f"wrote {len(pages)} pages to {argv[1]} (open {argv[1]}/index.html)")
     return 0
 
