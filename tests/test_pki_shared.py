@@ -143,3 +143,66 @@ def test_the_one_primality_test_catches_carmichael_numbers_and_strong_pseudoprim
     assert not is_probable_prime(561)  # Carmichael
     assert not is_probable_prime(3215031751)  # strong pseudoprime to bases 2, 3, 5, 7
     assert is_probable_prime(2 ** 127 - 1)
+
+
+# -- files: nothing half-written, nothing through a symlink, nothing that hangs ----------------------
+
+def test_private_files_are_0600_and_never_written_through_a_symlink(tmp_path, hierarchy):
+    from mtlslib.pki import write_private_file
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    trap = tmp_path / "server.key"
+    trap.symlink_to(victim)
+    write_private_file(trap, b"secret")
+    assert victim.read_text() == "precious"  # the symlink was replaced, not followed
+    assert not trap.is_symlink() and trap.read_bytes() == b"secret"
+    assert (trap.stat().st_mode & 0o777) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["server.key", "victim.txt"]  # no temporary left
+
+
+def test_writing_into_an_existing_file_does_not_reuse_its_inode(tmp_path):
+    from mtlslib.pki import write_private_file
+    target = tmp_path / "a.key"
+    target.write_bytes(b"old")
+    target.chmod(0o644)
+    hard_link = tmp_path / "other-name"
+    hard_link.hardlink_to(target)  # someone else's name for the same inode must keep the old bytes
+    write_private_file(target, b"new")
+    assert hard_link.read_bytes() == b"old" and target.read_bytes() == b"new"
+    assert (target.stat().st_mode & 0o777) == 0o600
+
+
+def test_issued_files_are_written_with_the_key_private(tmp_path, hierarchy):
+    _, _, leaf = hierarchy
+    cert_path, key_path = leaf.write(tmp_path)
+    assert (key_path.stat().st_mode & 0o777) == 0o600
+    assert cert_path.read_bytes() == leaf.chain_pem
+
+
+@pytest.mark.timeout(10)
+def test_a_fifo_is_refused_at_once_instead_of_hanging(tmp_path):
+    import os
+
+    from mtlslib.pki import read_file
+    fifo = tmp_path / "cert.pem"
+    os.mkfifo(fifo)
+    with pytest.raises(CertificateLoadError, match="not a regular file"):
+        read_file(fifo)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_devices_are_refused(device):
+    from mtlslib.pki import read_file
+    with pytest.raises(CertificateLoadError, match="not a regular file"):
+        read_file(device)
+
+
+def test_a_huge_file_is_refused_with_the_limit(tmp_path):
+    from mtlslib.pki import MAX_INPUT_BYTES, read_file
+    big = tmp_path / "big.pem"
+    with open(big, "wb") as file:
+        file.truncate(50 << 20)  # 50 MB, sparse
+    with pytest.raises(CertificateLoadError, match=f"{MAX_INPUT_BYTES:,}"):
+        read_file(big)
+    with pytest.raises(CertificateLoadError, match="is a directory"):
+        read_file(tmp_path)

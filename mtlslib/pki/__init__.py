@@ -22,6 +22,7 @@ from .authority import (
 from .der import Tlv, decode_oid, encode, encode_length, read_tlvs
 from .describe import CertificateLike, as_certificate, describe
 from .files import (
+    MAX_INPUT_BYTES,
     PARSE_ERRORS,
     Password,
     TemporaryPemFiles,
@@ -33,6 +34,7 @@ from .files import (
     private_key_pem,
     read_file,
     slug,
+    write_file,
     write_private_file,
 )
 from .keys import (
@@ -60,12 +62,12 @@ from .oids import OID_NAMES, oid_name
 from .trust import Trust, trust_anchors, trust_pem
 
 __all__ = [
-    "KEY_TYPES", "KEY_USAGE_NAMES", "OID_NAMES", "PARSE_ERRORS", "VALIDITY_PRESETS", "CertificateAuthority",
+    "KEY_TYPES", "KEY_USAGE_NAMES", "MAX_INPUT_BYTES", "OID_NAMES", "PARSE_ERRORS", "VALIDITY_PRESETS", "CertificateAuthority",
     "CertificateLike", "IssuedCertificate", "Password", "Seed", "SeedStream", "TemporaryPemFiles", "Tlv", "Trust",
     "Validity", "as_certificate", "ca_subject", "certificate_pem", "check_key_matches", "check_key_type",
     "check_path_length", "decode_oid", "describe", "encode", "encode_length", "extension", "fingerprint",
     "format_general_name", "general_name", "is_probable_prime", "key_type_of", "leaf_key_usage", "leaf_subject",
     "load_pem_certificates", "load_pem_private_key", "load_pkcs12", "new_private_key", "oid_name", "password_bytes",
     "private_key_pem", "read_file", "read_tlvs", "san_entries", "serial_number", "sign", "slug", "trust_anchors", "trust_pem",
-    "validity_window", "write_private_file",
+    "validity_window", "write_file", "write_private_file",
 ]

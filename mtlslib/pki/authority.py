@@ -37,11 +37,38 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from mtlslib.errors import CertificateLoadError, ProfileError
 
 from .describe import describe
-from .files import (PARSE_ERRORS, Password, TemporaryPemFiles, certificate_pem, check_key_matches,
-                    load_pem_certificates, load_pem_private_key, password_bytes, private_key_pem, read_file, slug,
-                    write_private_file)
-from .keys import Seed, SeedStream, check_key_type, key_type_of, new_private_key, serial_number, sign
-from .names import ca_subject, extension, fingerprint, general_name, leaf_subject, san_entries
+from .files import (
+    PARSE_ERRORS,
+    Password,
+    TemporaryPemFiles,
+    certificate_pem,
+    check_key_matches,
+    load_pem_certificates,
+    load_pem_private_key,
+    password_bytes,
+    private_key_pem,
+    read_file,
+    slug,
+    write_file,
+    write_private_file,
+)
+from .keys import (
+    Seed,
+    SeedStream,
+    check_key_type,
+    key_type_of,
+    new_private_key,
+    serial_number,
+    sign,
+)
+from .names import (
+    ca_subject,
+    extension,
+    fingerprint,
+    general_name,
+    leaf_subject,
+    san_entries,
+)
 
 __all__ = ["VALIDITY_PRESETS", "CertificateAuthority", "IssuedCertificate", "Validity", "check_path_length",
            "leaf_key_usage", "load_pkcs12", "validity_window"]
@@ -63,6 +90,7 @@ _SEEDED_CRL_NEXT_UPDATE = VALIDITY_PRESETS["valid"][1]
 
 Validity = Union[str, tuple[_dt.datetime, _dt.datetime]]
 
+
 def check_path_length(path_length) -> None:
     if path_length is not None and (isinstance(path_length, bool) or not isinstance(path_length, int)
                                     or path_length < 0):
@@ -70,6 +98,7 @@ def check_path_length(path_length) -> None:
             f"path_length must be None (no limit) or a whole number >= 0 of intermediates allowed "
             f"below this CA, not {path_length!r}"
         )
+
 
 def validity_window(validity: Validity) -> tuple[_dt.datetime, _dt.datetime]:
     if isinstance(validity, str):
@@ -92,6 +121,7 @@ def validity_window(validity: Validity) -> tuple[_dt.datetime, _dt.datetime]:
         raise ProfileError(f"validity ends ({not_after}) before it starts ({not_before})")
     return not_before, not_after
 
+
 def leaf_key_usage(key, server: bool) -> x509.KeyUsage:
     # keyEncipherment only makes sense for RSA key transport (TLS 1.2 RSA key exchange, server side).
     encipher = server and isinstance(key, rsa.RSAPrivateKey)
@@ -101,11 +131,13 @@ def leaf_key_usage(key, server: bool) -> x509.KeyUsage:
         encipher_only=False, decipher_only=False,
     )
 
+
 _CA_KEY_USAGE = x509.KeyUsage(
     digital_signature=True, content_commitment=False, key_encipherment=False,
     data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
     encipher_only=False, decipher_only=False,
 )
+
 
 class _HasCertificateAndKey:
     certificate: x509.Certificate
@@ -153,7 +185,7 @@ class _HasCertificateAndKey:
         directory.mkdir(parents=True, exist_ok=True)
         stem = stem or slug(self._default_stem())
         cert_path = directory / f"{stem}.pem"
-        cert_path.write_bytes(self.chain_pem)
+        write_file(cert_path, self.chain_pem)
         return cert_path, write_private_file(directory / f"{stem}.key", self.key_pem)
 
     def configure_cert(self, ctx: ssl.SSLContext) -> None:
@@ -166,6 +198,7 @@ class _HasCertificateAndKey:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.certificate.subject.rfc4514_string()} ({self.key_type})>"
+
 
 class CertificateAuthority(_HasCertificateAndKey):
     """A certificate authority: a root (``create``) or an intermediate (``create_intermediate``).
@@ -404,6 +437,7 @@ class CertificateAuthority(_HasCertificateAndKey):
             raise CertificateLoadError(f"{cert_file}: this certificate is not a CA (basicConstraints CA:TRUE missing)")
         return cls(cert, key, chain=chain)
 
+
 class IssuedCertificate(_HasCertificateAndKey):
     """A leaf certificate with its private key and the intermediates needed to verify it."""
 
@@ -439,11 +473,13 @@ class IssuedCertificate(_HasCertificateAndKey):
         cert, key, chain = _load_pair(cert_file, key_file, password)
         return cls(cert, key, chain=chain)
 
+
 def _load_pair(cert_file, key_file, password):
     certs = load_pem_certificates(read_file(cert_file), str(cert_file))
     key = load_pem_private_key(read_file(key_file), str(key_file), password)
     check_key_matches(certs[0], key, str(cert_file), str(key_file))
     return certs[0], key, certs[1:]
+
 
 def load_pkcs12(path, password: Password = None) -> IssuedCertificate:
     """An :class:`IssuedCertificate` from a PKCS#12 file; clear errors for a wrong password."""

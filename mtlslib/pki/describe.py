@@ -18,6 +18,7 @@ __all__ = ["CertificateLike", "as_certificate", "describe"]
 # An IssuedCertificate or CertificateAuthority (anything with a ``certificate``), a certificate, or PEM.
 CertificateLike = Union[object, x509.Certificate, bytes, str]
 
+
 def as_certificate(item: CertificateLike) -> x509.Certificate:
     if isinstance(item, x509.Certificate):
         return item
@@ -28,6 +29,7 @@ def as_certificate(item: CertificateLike) -> x509.Certificate:
     if isinstance(item, bytes):
         return load_pem_certificates(item)[0]
     raise UsageError(f"expected a certificate, an mtlslib object or PEM bytes, not {type(item).__name__}")
+
 
 def describe(item: CertificateLike) -> str:
     """A short, human-readable summary of a certificate: the fields verification looks at."""

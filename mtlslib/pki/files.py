@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import warnings
 from pathlib import Path
@@ -22,9 +23,9 @@ from mtlslib.errors import CertificateLoadError, UsageError
 # not a ValueError).
 PARSE_ERRORS = (ValueError, x509.InvalidVersion)
 
-__all__ = ["PARSE_ERRORS", "Password", "TemporaryPemFiles", "certificate_pem", "check_key_matches",
+__all__ = ["MAX_INPUT_BYTES", "PARSE_ERRORS", "Password", "TemporaryPemFiles", "certificate_pem", "check_key_matches",
            "load_pem_certificates", "load_pem_private_key", "password_bytes", "private_key_pem", "read_file", "slug",
-           "write_private_file"]
+           "write_file", "write_private_file"]
 
 Password = Union[str, bytes, None]
 
@@ -39,35 +40,91 @@ def password_bytes(password: Password) -> bytes | None:
         return bytes(password)
     raise UsageError(f"a password must be str or bytes, not {type(password).__name__}")
 
+
 def private_key_pem(key) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
+
 def certificate_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
-def write_private_file(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` readable by its owner only (mode 0600), even if it existed."""
+
+def write_file(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``path`` whole or not at all, never through a symlink or into an existing inode.
+
+    The bytes go to a new file beside ``path`` (created exclusively, not following symlinks, with
+    ``mode`` from the start), then a rename puts it in place: a symlink planted at ``path`` is replaced,
+    never followed, and a reader sees the old file or the new one, never half of one.
+    """
     path = Path(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(data)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for attempt in range(100):
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{attempt}.tmp")
+        try:
+            fd = os.open(temporary, flags, mode)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - a hundred stale temporary files
+        raise FileExistsError(f"{path}: cannot create a temporary file beside it")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), mode)  # the umask may have narrowed it; never widened past mode
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return path
+
+
+def write_private_file(path: Path, data: bytes) -> Path:
+    """Write a secret (a private key, a PKCS#12 bundle): as :func:`write_file`, readable by its owner only."""
+    return write_file(path, data, mode=0o600)
+
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.").lower() or "certificate"
 
+
+MAX_INPUT_BYTES = 4 << 20
+"""The largest certificate, key or CRL file mtlslib reads (4 MiB: a CRL of 100,000 entries is ~4 MB)."""
+
+
 def read_file(path) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_INPUT_BYTES`; a clear :class:`CertificateLoadError`
+    for anything else (missing, a folder, a FIFO or device that would hang or never end, too large)."""
     path = Path(path)
     try:
-        return path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise CertificateLoadError(f"{path}: no such file; check the path (make one with `python -m mtlslib pki DIR`)") from None
     except IsADirectoryError:
         raise CertificateLoadError(f"{path}: is a directory, expected a PEM file") from None
     except OSError as e:
         raise CertificateLoadError(f"{path}: cannot read it ({e.strerror})") from None
+    info = os.fstat(fd)
+    problem = ("is a directory, expected a PEM file" if stat.S_ISDIR(info.st_mode)
+               else "not a regular file (a pipe, socket or device); give a PEM file" if not stat.S_ISREG(info.st_mode)
+               else f"{info.st_size:,} bytes, more than the {MAX_INPUT_BYTES:,} a certificate, key or CRL file may "
+                    "have" if info.st_size > MAX_INPUT_BYTES else None)
+    if problem:
+        os.close(fd)
+        raise CertificateLoadError(f"{path}: {problem}")
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data = file.read(MAX_INPUT_BYTES + 1)
+        except OSError as e:
+            raise CertificateLoadError(f"{path}: cannot read it ({e.strerror})") from None
+    if len(data) > MAX_INPUT_BYTES:  # it grew while we read
+        raise CertificateLoadError(f"{path}: more than the {MAX_INPUT_BYTES:,} bytes a certificate, key or CRL "
+                                   "file may have")
+    return data
+
 
 def _looks_like_der(data: bytes) -> bool:
     """Whether ``data`` is exactly one DER SEQUENCE (what a DER certificate or key is); text that
@@ -81,6 +138,7 @@ def _looks_like_der(data: bytes) -> bool:
     if not 1 <= count <= 4 or len(data) < 2 + count:
         return False
     return 2 + count + int.from_bytes(data[2:2 + count], "big") == len(data)
+
 
 def load_pem_certificates(data: bytes, source: str = "<bytes>") -> list[x509.Certificate]:
     """All certificates in PEM ``data``; a clear :class:`CertificateLoadError` otherwise."""
@@ -97,6 +155,7 @@ def load_pem_certificates(data: bytes, source: str = "<bytes>") -> list[x509.Cer
             return x509.load_pem_x509_certificates(data)
     except PARSE_ERRORS as e:
         raise CertificateLoadError(f"{source}: a certificate block is damaged and cannot be parsed ({e})") from None
+
 
 def load_pem_private_key(data: bytes, source: str = "<bytes>", password: Password = None):
     """The private key in PEM ``data``; a clear :class:`CertificateLoadError` otherwise."""
@@ -125,8 +184,10 @@ def load_pem_private_key(data: bytes, source: str = "<bytes>", password: Passwor
     except UnsupportedAlgorithm as e:
         raise CertificateLoadError(f"{source}: unsupported key algorithm ({e})") from None
 
+
 def _public_bytes(key) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
 
 def check_key_matches(cert: x509.Certificate, key, cert_source: str, key_source: str) -> None:
     if _public_bytes(cert.public_key()) != _public_bytes(key.public_key()):
@@ -134,6 +195,7 @@ def check_key_matches(cert: x509.Certificate, key, cert_source: str, key_source:
             f"{key_source}: this private key does not belong to the certificate in {cert_source} "
             "(their public keys differ); pick the key file issued together with that certificate"
         )
+
 
 class TemporaryPemFiles:
     """PEM bytes on disk just long enough for ``ssl`` (which only loads files) to read them."""

@@ -26,6 +26,7 @@ KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "ed25519")
 
 Seed = Union[str, bytes, int]
 
+
 class SeedStream:
     """Bytes derived from a seed and a label path; each child label gives an independent stream."""
 
@@ -47,6 +48,7 @@ class SeedStream:
 
     def integer(self, bits: int) -> int:
         return int.from_bytes(self.read((bits + 7) // 8), "big") >> (-bits % 8)
+
 
 # Trial division by these first: cheap, and it settles every small input.
 _SMALL_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97)
@@ -90,6 +92,7 @@ def _derived_prime(stream: SeedStream, bits: int, e: int) -> int:
             return candidate
     raise AssertionError("no prime found")  # pragma: no cover - probability ~0
 
+
 @lru_cache(maxsize=64)
 def _derived_rsa_key(key: bytes, bits: int) -> rsa.RSAPrivateKey:
     """An RSA key whose primes come from the seed (cryptography cannot seed RSA generation)."""
@@ -105,6 +108,7 @@ def _derived_rsa_key(key: bytes, bits: int) -> rsa.RSAPrivateKey:
     )
     return numbers.private_key()
 
+
 _CURVES = {"ecdsa-p256": ec.SECP256R1(), "ecdsa-p384": ec.SECP384R1()}
 
 _CURVE_ORDERS = {
@@ -115,10 +119,12 @@ _CURVE_ORDERS = {
 
 _RSA_BITS = {"rsa-2048": 2048, "rsa-3072": 3072}
 
+
 def check_key_type(key_type: str) -> str:
     if key_type not in KEY_TYPES:
         raise ProfileError(f"unknown key type {key_type!r}; choose one of: {', '.join(KEY_TYPES)}")
     return key_type
+
 
 def new_private_key(key_type: str, stream: SeedStream | None):
     key_type = check_key_type(key_type)
@@ -138,6 +144,7 @@ def new_private_key(key_type: str, stream: SeedStream | None):
         return rsa.generate_private_key(public_exponent=65537, key_size=bits)
     return _derived_rsa_key(stream._key, bits)
 
+
 def key_type_of(key) -> str:
     """The mtlslib key-type name (``"ecdsa-p256"``...) of a public or private key."""
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
@@ -148,6 +155,7 @@ def key_type_of(key) -> str:
         return f"rsa-{key.key_size}"
     return type(key).__name__
 
+
 def _signature_hash(issuer_key):
     if isinstance(issuer_key, ed25519.Ed25519PrivateKey):
         return None
@@ -155,12 +163,14 @@ def _signature_hash(issuer_key):
         return hashes.SHA384()
     return hashes.SHA256()
 
+
 def sign(builder, issuer_key, deterministic: bool):
     algorithm = _signature_hash(issuer_key)
     if isinstance(issuer_key, ec.EllipticCurvePrivateKey):
         # RFC 6979 signatures depend only on key and message: a seeded run is byte-identical.
         return builder.sign(issuer_key, algorithm, ecdsa_deterministic=deterministic)
     return builder.sign(issuer_key, algorithm)
+
 
 def serial_number(stream: SeedStream | None) -> int:
     if stream is None:
