@@ -302,9 +302,9 @@ def test_out_of_date_certificates_fail_a_real_handshake(where, preset, reason):
 
 BAD_REQUESTS = [
     (lambda ca: ca.issue_server(), "at least one hostname"),
-    (lambda ca: ca.issue_server("bad host"), "not a DNS name"),
+    (lambda ca: ca.issue_server("bad host"), "space or a control character"),
     (lambda ca: ca.issue_server("under_score.example.test"), "letters, digits and hyphens"),
-    (lambda ca: ca.issue_server("localhost\n"), "not a DNS name"),
+    (lambda ca: ca.issue_server("localhost\n"), "space or a control character"),
     (lambda ca: ca.issue_server("-leading.example.test"), "not a DNS name"),
     (lambda ca: ca.issue_server("*"), "wildcard"),
     (lambda ca: ca.issue_server("a." * 127 + "test"), "at most 253"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -206,3 +208,46 @@ def test_a_huge_file_is_refused_with_the_limit(tmp_path):
         read_file(big)
     with pytest.raises(CertificateLoadError, match="is a directory"):
         read_file(tmp_path)
+
+
+# -- names: each kind validated, messages short ---------------------------------------------------
+
+@pytest.mark.parametrize("identity, problem", [
+    ("a@b@c", "more than one '@'"),
+    ("javascript:alert(1)@x", "name before '@'"),
+    ("x@-", "not a DNS name"),
+    ("spiffe://", "no authority"),
+    ("http://[bad", "not a valid URI"),
+    ("999.1.1.1", "never all digits"),
+    ("*.com", "public suffix 'com'"),
+    ("*.co.uk", "public suffix 'co.uk'"),
+    ("w*.example.test", "whole leftmost label"),
+    ("a.*.example.test", "whole leftmost label"),
+    ("bücher.example", "xn--bcher-kva.example"),
+    ("xn--zz.example", "not a valid A-label"),
+    ("alice@bad_domain.test", "not a DNS name"),
+])
+def test_each_kind_of_name_is_validated(identity, problem):
+    from mtlslib.errors import ProfileError
+    from mtlslib.pki import general_name
+    with pytest.raises(ProfileError, match=re.escape(problem)):
+        general_name(identity)
+
+
+@pytest.mark.parametrize("identity, kind", [
+    ("localhost", x509.DNSName), ("*.example.test", x509.DNSName), ("xn--bcher-kva.example", x509.DNSName),
+    ("127.0.0.1", x509.IPAddress), ("::1", x509.IPAddress), ("alice@example.test", x509.RFC822Name),
+    ("first.last+tag@example.test", x509.RFC822Name), ("spiffe://example.test/ns/shop/sa/web",
+                                                         x509.UniformResourceIdentifier),
+])
+def test_good_names_of_each_kind_are_accepted(identity, kind):
+    from mtlslib.pki import general_name
+    assert isinstance(general_name(identity), kind)
+
+
+def test_a_huge_name_gets_a_short_message():
+    from mtlslib.errors import ProfileError
+    from mtlslib.pki import general_name
+    with pytest.raises(ProfileError) as caught:
+        general_name("x" * 100_000)
+    assert len(str(caught.value)) < 200 and "100000 characters" in str(caught.value)

@@ -8,58 +8,129 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import urllib.parse
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
+from publicsuffixlist import PublicSuffixList
 
+from mtlslib.display import shorten
 from mtlslib.errors import ProfileError
 
-__all__ = ["KEY_USAGE_NAMES", "ca_subject", "extension", "fingerprint", "format_general_name", "general_name",
+__all__ = ["KEY_USAGE_NAMES", "ca_subject", "dns_name", "extension", "fingerprint", "format_general_name", "general_name",
            "leaf_subject", "san_entries"]
 
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+# RFC 5322 dot-atom: the local part of an address as certificates carry it (no quoted strings).
+_LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 # Printable ASCII without space: anything else (a NUL, a newline, a non-ASCII letter) in a SAN is
 # either an encoding mistake or the classic name-confusion attack.
 _SAN_TEXT = re.compile(r"[\x21-\x7e]+")
+_PUBLIC_SUFFIXES = PublicSuffixList()
+
+
+def _refuse(identity: str, problem: str) -> ProfileError:
+    return ProfileError(f"{shorten(repr(identity), 60)} {problem}")
+
+
+def dns_name(name: str, *, wildcard: bool = True, identity: str | None = None) -> str:
+    """``name`` as a DNS name for a certificate (lower case, no trailing dot), or :class:`ProfileError`.
+
+    RFC 1035/1123 host names: letters, digits and hyphens, labels of 1 to 63 characters, at most 253
+    in all, and a top-level label that is not all digits (``999.1.1.1`` is a mistyped address, not a
+    name). Internationalised names are given in their A-label form (RFC 5890: ``xn--...``). A wildcard
+    is only a whole leftmost label (``*.example.test``), and never over a public suffix (``*.com``,
+    ``*.co.uk``): CAs must not issue those.
+    """
+    identity = name if identity is None else identity
+    if not name.isascii():
+        try:
+            hint = f"; its A-label form is {name.encode('idna').decode()!r}"
+        except UnicodeError:
+            hint = ""
+        raise _refuse(identity, f"is not ASCII: give an internationalised name in its A-label (xn--) form{hint}")
+    name = name.lower().removesuffix(".")
+    if len(name) > 253:
+        raise _refuse(identity, f"is {len(name)} characters long; a DNS name has at most 253")
+    labels = name.split(".")
+    if labels[0] == "*" and len(labels) > 1 and wildcard:
+        base = ".".join(labels[1:])
+        if _PUBLIC_SUFFIXES.is_public(base):
+            raise _refuse(identity, f"is a wildcard over the public suffix {base!r}: it would cover every site "
+                                    "registered under it; put the wildcard below a domain (*.example.test)")
+        labels = labels[1:]
+    if any("*" in label for label in labels):
+        problem = "has a wildcard that is not a whole leftmost label ('*.example.test' is; 'w*.example.test' is not)"
+        raise _refuse(identity, problem if wildcard else "may not contain a wildcard here")
+    if not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        raise _refuse(identity, "is not a DNS name, IP address, email address or URI; DNS names use letters, digits "
+                                "and hyphens in labels of 1 to 63 characters (a leading '*.' makes a wildcard)")
+    if labels[-1].isdigit():
+        raise _refuse(identity, "is neither an IP address nor a DNS name (a top-level label is never all digits)")
+    for label in labels:
+        if label.startswith("xn--"):
+            try:
+                label[4:].encode("ascii").decode("punycode").encode("idna")
+            except UnicodeError:
+                raise _refuse(identity, f"has {label!r}, which is not a valid A-label (RFC 5890)") from None
+    return name
 
 
 def general_name(identity: str) -> x509.GeneralName:
-    """Turn ``"localhost"``, ``"127.0.0.1"``, ``"a@b.example"`` or ``"spiffe://..."`` into a SAN entry."""
+    """Turn ``"localhost"``, ``"127.0.0.1"``, ``"a@b.example"`` or ``"spiffe://..."`` into a SAN entry.
+
+    Each kind is validated: an IP address (v4 or v6), a URI with a scheme and an authority
+    (``spiffe://trust-domain/path``), an email address with one ``@``, a dot-atom local part and a
+    valid domain, or a DNS name (:func:`dns_name`). Anything else raises :class:`ProfileError`.
+    """
     if not isinstance(identity, str) or not identity:
-        raise ProfileError(f"an identity must be a non-empty string, not {identity!r}")
+        raise ProfileError(f"an identity must be a non-empty string, not {shorten(repr(identity), 60)}")
     try:
         return x509.IPAddress(ipaddress.ip_address(identity))
     except ValueError:
         pass
+    if not _SAN_TEXT.fullmatch(identity) and identity.isascii():
+        raise _refuse(identity, "has a space or a control character: an identity (DNS name, email address or "
+                                "URI) is printable ASCII (percent-encode anything else in a URI)")
     if "://" in identity:
-        scheme = identity.split("://", 1)[0]
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme) or not _SAN_TEXT.fullmatch(identity):
-            raise ProfileError(
-                f"{identity!r} is not a valid URI identity (expected e.g. spiffe://org.test/service; "
-                "printable ASCII only, percent-encode anything else)"
-            )
-        return x509.UniformResourceIdentifier(identity)
+        return _uri(identity)
     if "@" in identity:
-        local, _, domain = identity.rpartition("@")
-        if not local or not domain or not _SAN_TEXT.fullmatch(identity):
-            raise ProfileError(
-                f"{identity!r} is not a valid email identity (expected name@domain in printable ASCII)"
-            )
-        return x509.RFC822Name(identity)
-    name = identity.lower().rstrip(".")
-    labels = name.split(".")
-    if labels[0] == "*" and len(labels) > 1:
-        labels = labels[1:]
-    if not all(_DNS_LABEL.fullmatch(label) for label in labels):
-        raise ProfileError(
-            f"{identity!r} is not a DNS name, IP address, email or URI; "
-            "DNS names use letters, digits and hyphens (a leading '*.' makes a wildcard)"
-        )
-    if len(name) > 253:
-        raise ProfileError(f"{identity[:40]!r}... is {len(name)} characters long; a DNS name has at most 253")
-    return x509.DNSName(name)
+        return _email(identity)
+    return x509.DNSName(dns_name(identity))
+
+
+def _uri(identity: str) -> x509.UniformResourceIdentifier:
+    scheme = identity.split("://", 1)[0]
+    if not _SCHEME.fullmatch(scheme) or not identity.isascii():
+        raise _refuse(identity, "is not a valid URI identity (expected e.g. spiffe://org.test/service; printable "
+                                "ASCII only, percent-encode anything else)")
+    try:
+        parts = urllib.parse.urlsplit(identity)
+        host = parts.hostname
+    except ValueError as error:
+        raise _refuse(identity, f"is not a valid URI ({error})") from None
+    if not parts.netloc or not host:
+        raise _refuse(identity, "has no authority (host) after '://'; e.g. spiffe://example.test/service")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        dns_name(host, wildcard=False, identity=identity)
+    return x509.UniformResourceIdentifier(identity)
+
+
+def _email(identity: str) -> x509.RFC822Name:
+    local, _, domain = identity.partition("@")
+    if "@" in domain:
+        raise _refuse(identity, "has more than one '@'; an email identity is local-part@domain")
+    if not identity.isascii():
+        raise _refuse(identity, "is not printable ASCII: an email identity (name@domain) in a certificate is ASCII")
+    if not _LOCAL_PART.fullmatch(local) or len(local) > 64:
+        raise _refuse(identity, "is not a valid email identity (name@domain): the name before '@' is letters, "
+                                "digits and !#$%&'*+/=?^_`{|}~- in dot-separated words, at most 64 characters")
+    dns_name(domain, wildcard=False, identity=identity)
+    return x509.RFC822Name(identity)
 
 
 def format_general_name(name: x509.GeneralName) -> str:
