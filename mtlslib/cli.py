@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import errno
+import os
+import re
 import shlex
 import signal
 import ssl
@@ -28,9 +30,8 @@ import threading
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from mtlslib import __version__
+from mtlslib.display import shorten
 from mtlslib.errors import MtlsLibError, PurposeError, UsageError
 from mtlslib.pki import (
     KEY_TYPES,
@@ -39,6 +40,9 @@ from mtlslib.pki import (
     load_pem_certificates,
     read_file,
     slug,
+    staged_directory,
+    trust_pem,
+    write_file,
 )
 from mtlslib.tls import HttpsService, capture_handshake, error_text, handshake
 from mtlslib.verification import explain, load_crls
@@ -47,6 +51,7 @@ __all__ = ["DEFAULT_P12_PASSWORD", "build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
+EXIT_BROKEN_PIPE = 141  # and for "the reader of my output went away" (SIGPIPE)
 
 ROOT_CA_NAME = "Course Root CA"
 ISSUING_CA_NAME = "Course Issuing CA"
@@ -58,6 +63,13 @@ DEFAULT_P12_PASSWORD = "mtlslib"
 # The handshake command is a demonstration: a fixed seed shows the same certificates every run.
 HANDSHAKE_SEED = "mtlslib handshake"
 
+
+
+def _warn_about_seed(seed: str | None) -> None:
+    if seed is not None:
+        print(f"warning: --seed {shorten(seed, 40)!r} derives every private key from the seed, so the keys are public: "
+              "these certificates are for the course only and must never be trusted anywhere else (the CA only "
+              "vouches for reserved names such as .test and .example)", file=sys.stderr)
 
 
 class _CoursePki(NamedTuple):
@@ -104,6 +116,7 @@ def _add_pki(subparsers) -> None:
 
 
 def _run_pki(args) -> int:
+    _warn_about_seed(args.seed)
     client_names = args.client or DEFAULT_CLIENT_NAMES
     stems: dict[str, str] = {}
     for name in client_names:
@@ -118,30 +131,38 @@ def _run_pki(args) -> int:
     p12_note = f"password: {args.p12_password}" if args.p12_password else "no password"
     written: list[tuple[str, str]] = []
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, data, purpose in (
-            ("root-ca.pem", pki.root.cert_pem, "root CA certificate: the trust anchor (curl --cacert; serve --mtls "
-                                               "trusts it for client certificates)"),
-            ("issuing-ca.pem", pki.issuing.cert_pem, "issuing CA certificate (intermediate); already inside every "
-                                                     "chain below"),
-            ("crl.pem", pki.issuing.crl_pem, "the issuing CA's certificate revocation list (empty: nothing revoked)"),
-        ):
-            (directory / name).write_bytes(data)
-            written.append((name, purpose))
-        pki.server.write(directory, "server")
-        written += [("server.pem", f"server certificate chain (server, then issuing CA) for "
-                                   f"{', '.join(pki.server.identities)}"),
-                    ("server.key", "server private key (mode 0600)")]
-        for stem, client in zip(stems, pki.clients):
-            client.write(directory, stem)
-            client.write_pkcs12(directory / f"{stem}.p12", args.p12_password or None)
-            written += [(f"{stem}.pem", f"client certificate chain (client, then issuing CA) for "
-                                        f"{', '.join(client.identities)}"),
-                        (f"{stem}.key", "client private key (mode 0600)"),
-                        (f"{stem}.p12", f"client key and chain as PKCS#12 for browsers (mode 0600); {p12_note}")]
+        # Everything is written beside DIR first and moves in only once all of it succeeded: a failed
+        # run leaves an existing DIR exactly as it was.
+        with staged_directory(directory) as staging:
+            for name, data, purpose in (
+                ("root-ca.pem", pki.root.cert_pem, "root CA certificate: the trust anchor (curl --cacert; serve "
+                                                   "--mtls trusts it for client certificates)"),
+                ("issuing-ca.pem", pki.issuing.cert_pem, "issuing CA certificate (intermediate); already inside "
+                                                         "every chain below"),
+                ("crl.pem", pki.issuing.crl_pem, "the issuing CA's certificate revocation list (empty: nothing "
+                                                 "revoked)"),
+            ):
+                write_file(staging / name, data)
+                written.append((name, purpose))
+            pki.server.write(staging, "server")
+            written += [("server.pem", f"server certificate chain (server, then issuing CA) for "
+                                       f"{', '.join(pki.server.identities)}"),
+                        ("server.key", "server private key (mode 0600)")]
+            for stem, client in zip(stems, pki.clients):
+                client.write(staging, stem)
+                client.write_pkcs12(staging / f"{stem}.p12", args.p12_password or None)
+                written += [(f"{stem}.pem", f"client certificate chain (client, then issuing CA) for "
+                                            f"{', '.join(client.identities)}"),
+                            (f"{stem}.key", "client private key (mode 0600)"),
+                            (f"{stem}.p12", f"client key and chain as PKCS#12 for browsers (mode 0600); {p12_note}")]
     except OSError as error:
         raise UsageError(f"{error.filename or directory}: cannot write there ({error.strerror})") from None
 
+    stale = sorted(path.name for path in directory.glob("client-*.*")
+                   if path.suffix in (".pem", ".key", ".p12") and path.name not in dict(written))
+    if stale:
+        print(f"note: {', '.join(stale)} in {directory} are from an earlier run and do not chain to this root; "
+              "delete them if you no longer need them", file=sys.stderr)
     width = max(len(name) for name, _ in written)
     for name, purpose in written:
         print(f"{name:<{width}}  {purpose}")
@@ -153,7 +174,7 @@ def _run_pki(args) -> int:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or int(text) > 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", text) or int(text) > 65535:  # ASCII digits only: not "٨٤٤٣"
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 picks a free one)")
     return int(text)
 
@@ -183,8 +204,12 @@ def _run_serve(args) -> int:
     trust = None
     if args.mtls:
         trust_file = directory / "root-ca.pem"
-        trust = [certificate.public_bytes(Encoding.PEM) for certificate
-                 in load_pem_certificates(read_file(trust_file), str(trust_file))]
+        trust = trust_pem(load_pem_certificates(read_file(trust_file), str(trust_file)))
+        try:  # loaded by cryptography is not yet usable by OpenSSL: say which file OpenSSL refuses
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_verify_locations(cadata=trust.decode())
+        except ssl.SSLError as error:
+            raise UsageError(f"{trust_file}: OpenSSL cannot use this CA certificate ({error_text(error)}); "
+                             f"write a fresh one with `python -m mtlslib pki {directory}`") from None
     try:
         service = HttpsService(server_cert, trust=trust, mutual=args.mtls, host=args.host, port=args.port,
                                log=lambda line: print(line, flush=True))
@@ -250,7 +275,7 @@ def _add_handshake(subparsers) -> None:
     parser.add_argument("--mtls", action="store_true", help="the server requires a client certificate (mutual TLS)")
     parser.add_argument("--tls", choices=("1.2", "1.3"),
                         help="allow only this protocol version (default: both sides negotiate, which gives 1.3)")
-    parser.add_argument("--seed", metavar="S", default=HANDSHAKE_SEED,
+    parser.add_argument("--seed", metavar="S",
                         help=f"seed of the throwaway certificates (default: {HANDSHAKE_SEED!r})")
     parser.add_argument("--key-type", choices=KEY_TYPES, default="ecdsa-p256", metavar="TYPE",
                         help=f"key type of every certificate: {', '.join(KEY_TYPES)} (default: ecdsa-p256)")
@@ -271,6 +296,8 @@ def _handshake_arguments(args) -> dict:
 
 
 def _run_handshake(args) -> int:
+    _warn_about_seed(args.seed)
+    args.seed = HANDSHAKE_SEED if args.seed is None else args.seed
     if not (args.trace or args.decrypt):
         result = handshake(**_handshake_arguments(args))
         print(result)
@@ -346,10 +373,17 @@ def _run_explain(args) -> int:
 # main
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one line on stderr (and exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Python 3.11 would call a `python -m` run "__main__.py"; name it the way the reader typed it.
     prog = "mtlslib" if Path(sys.argv[0]).name == "mtlslib" else "python -m mtlslib"
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog, description="Certificates, an HTTPS server and handshakes for the TLS and mutual TLS course. "
                                "Everything stays on 127.0.0.1.")
     parser.add_argument("--version", action="version", version=f"mtlslib {__version__}")
@@ -359,15 +393,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit does not fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # here, where a full disk or a closed pipe can still be reported
+        return status
     except MtlsLibError as error:
         message = " ".join(str(error).splitlines())
         print(f"{parser.prog} {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly, as command-line tools do.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+            raise
+        _silence_stdout()
+        print(f"{parser.prog} {args.command}: error: cannot write the output ({error.strerror})", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"{parser.prog} {args.command}: interrupted", file=sys.stderr)

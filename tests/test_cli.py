@@ -414,3 +414,82 @@ def test_handshake_decrypt_on_tls12_says_there_is_nothing_to_decrypt():
     result = run_cli("handshake", "--tls", "1.2", "--decrypt")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "nothing to decrypt" in result.stdout
+
+
+def test_every_command_given_a_seed_says_the_keys_are_public(tmp_path):
+    for argv in (("pki", tmp_path / "seeded", "--seed", "s"), ("handshake", "--seed", "s")):
+        result = run_cli(*argv)
+        assert result.returncode == 0, result.stderr
+        assert "keys are public" in result.stderr and "never be trusted" in result.stderr
+    for argv in (("pki", tmp_path / "fresh"), ("handshake",)):
+        assert "keys are public" not in run_cli(*argv).stderr
+
+
+def _snapshot(directory):
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+def test_a_failed_pki_run_leaves_an_existing_dir_exactly_as_it_was(tmp_path):
+    directory = tmp_path / "pki"
+    assert run_cli("pki", directory, "--seed", "first").returncode == 0
+    before = _snapshot(directory)
+    (directory / "client-zed-example.test.key").mkdir()  # in the way of what the rerun would write
+    failed = run_cli("pki", directory, "--seed", "second", "--client", "zed@example.test")
+    assert failed.returncode == 2 and "client-zed-example.test.key" in failed.stderr and "Traceback" not in failed.stderr
+    (directory / "client-zed-example.test.key").rmdir()
+    assert _snapshot(directory) == before
+    too_long = run_cli("pki", directory, "--client", "x" * 100_000)
+    assert too_long.returncode == 2 and len(too_long.stderr) < 400
+    assert _snapshot(directory) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pki"]  # no staging folder left behind
+
+
+def test_a_successful_rerun_replaces_the_set_and_names_stale_client_files(tmp_path):
+    directory = tmp_path / "pki"
+    assert run_cli("pki", directory, "--client", "bob@example.test").returncode == 0
+    old_root = (directory / "root-ca.pem").read_bytes()
+    again = run_cli("pki", directory, "--client", "carol@example.test")
+    assert again.returncode == 0
+    assert (directory / "root-ca.pem").read_bytes() != old_root
+    assert "client-bob-example.test.pem" in again.stderr and "do not chain" in again.stderr
+
+
+def test_a_symlink_planted_in_dir_is_replaced_not_followed(tmp_path):
+    directory = tmp_path / "pki"
+    directory.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (directory / "server.key").symlink_to(victim)
+    assert run_cli("pki", directory).returncode == 0
+    assert victim.read_text() == "precious" and not (directory / "server.key").is_symlink()
+    assert (directory / "server.key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    (["serve", "DIR", "--port", "٨٤٤٣"], "not a port number"),
+    (["explain", "x.pem", "--trust", "y.pem", "--at", "yesterday"], "not an ISO 8601 date"),
+    (["pki"], "the following arguments are required"),
+])
+def test_command_line_mistakes_are_one_line(argv, wanted):
+    result = run_cli(*argv)
+    assert result.returncode == 2 and wanted in result.stderr
+    assert result.stderr.count("\n") == 1 and "usage:" not in result.stderr
+
+
+def test_output_to_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+    pipeline = subprocess.run(f"{sys.executable} -m mtlslib handshake --trace --decrypt | head -1",
+                              shell=True, capture_output=True, text=True, timeout=60)
+    assert pipeline.stdout.count("\n") == 1
+    assert "Traceback" not in pipeline.stderr and "Exception ignored" not in pipeline.stderr
+
+
+def test_output_to_a_full_disk_is_one_line():
+    import subprocess
+    import sys
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "mtlslib", "handshake"], stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 2 and "No space left on device" in result.stderr
+    assert result.stderr.count("\n") == 1

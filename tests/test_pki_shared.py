@@ -251,3 +251,96 @@ def test_a_huge_name_gets_a_short_message():
     with pytest.raises(ProfileError) as caught:
         general_name("x" * 100_000)
     assert len(str(caught.value)) < 200 and "100000 characters" in str(caught.value)
+
+
+# -- seeded keys are public: a seeded CA vouches only for reserved names -----------------------------
+
+def _forged_leaf(ca, name):
+    """What anyone who knows the seed can do: sign a certificate for any name with the rebuilt key."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    certificate = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+                   .issuer_name(ca.certificate.subject).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.private_key.public_key()),
+                                  critical=False)
+                   .sign(ca.private_key, hashes.SHA256()))
+    return IssuedCertificate(certificate, key, chain=ca.chain)
+
+
+def test_a_seeded_ca_carries_critical_reserved_name_constraints():
+    from mtlslib.pki import RESERVED_DOMAINS, extension, reserved_names_constraints
+    seeded = CertificateAuthority.create("Seeded Root", seed="public keys")
+    constraint = seeded.certificate.extensions.get_extension_for_class(x509.NameConstraints)
+    assert constraint.critical and constraint.value == reserved_names_constraints()
+    assert {n.value for n in constraint.value.permitted_subtrees if isinstance(n, x509.DNSName)} == \
+        set(RESERVED_DOMAINS)
+    assert seeded.reserved_names_only and seeded.create_intermediate("Seeded Issuing").reserved_names_only
+    fresh = CertificateAuthority.create("Fresh Root")
+    assert extension(fresh.certificate, x509.NameConstraints) is None and not fresh.reserved_names_only
+    assert not CertificateAuthority.create("Labelled", seed="x", reserved_names_only=False).reserved_names_only
+
+
+def test_a_seeded_ca_refuses_to_issue_a_real_internet_name():
+    from mtlslib.errors import ProfileError
+    issuing = CertificateAuthority.create("Seeded Root", seed="public keys").create_intermediate("Issuing")
+    for name in ("www.example.org", "alice@example.test", "127.0.0.2", "spiffe://example.test/a", "*.example.test"):
+        issuing.issue_client(name) if "@" in name or "://" in name else issuing.issue_server(name)
+    for name in ("www.google.com", "alice@gmail.com", "10.0.0.1", "spiffe://bank.com/payments"):
+        with pytest.raises(ProfileError, match="reserved names"):
+            issuing.issue_client(name)
+
+
+def test_verifiers_refuse_what_a_leaked_seed_could_sign_for_a_real_name():
+    import datetime as dt
+
+    from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+    from mtlslib.tls import handshake
+    root = CertificateAuthority.create("Seeded Root", seed="public keys")
+    forged = _forged_leaf(root, "www.bank.com")
+    result = handshake(forged, trust=root, server_hostname="www.bank.com", check_purpose=False)
+    assert not result.ok and "subtree" in result.client_saw.error  # OpenSSL: permitted subtree violation
+    verifier = (PolicyBuilder().store(Store([root.certificate])).time(dt.datetime.now(dt.timezone.utc))
+                .build_server_verifier(x509.DNSName("www.bank.com")))
+    with pytest.raises(VerificationError):
+        verifier.verify(forged.certificate, [])
+    honest = _forged_leaf(root, "www.bank.example")  # the same forgery inside the reserved names is accepted
+    assert handshake(honest, trust=root, server_hostname="www.bank.example", check_purpose=False).ok
+
+
+def test_uri_constraints_are_left_out_because_cryptography_refuses_them():
+    """If this starts failing, cryptography learned URI name constraints: add URIs to the seeded constraints."""
+    import datetime as dt
+
+    from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+    from mtlslib.pki import reserved_names_constraints
+    assert not any(isinstance(n, x509.UniformResourceIdentifier)
+                   for n in reserved_names_constraints().permitted_subtrees)
+    root = CertificateAuthority.create("URI-constrained Root")
+    builder_key = root.private_key
+    from cryptography.hazmat.primitives import hashes
+    constrained = (x509.CertificateBuilder().subject_name(root.certificate.subject)
+                   .issuer_name(root.certificate.subject).public_key(builder_key.public_key())
+                   .serial_number(1).not_valid_before(root.certificate.not_valid_before_utc)
+                   .not_valid_after(root.certificate.not_valid_after_utc)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False),
+                                  critical=True)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(builder_key.public_key()), critical=False)
+                   .add_extension(x509.NameConstraints([x509.UniformResourceIdentifier(".test")], None), critical=True)
+                   .sign(builder_key, hashes.SHA256()))
+    client = root.issue_client("spiffe://example.test/a")
+    verifier = (PolicyBuilder().store(Store([constrained])).time(dt.datetime.now(dt.timezone.utc))
+                .build_client_verifier())
+    with pytest.raises(VerificationError, match="unsupported name constraint"):
+        verifier.verify(client.certificate, [])

@@ -12,11 +12,9 @@
 from .authority import (
     VALIDITY_PRESETS,
     CertificateAuthority,
-    IssuedCertificate,
     Validity,
     check_path_length,
     leaf_key_usage,
-    load_pkcs12,
     validity_window,
 )
 from .der import Tlv, decode_oid, encode, encode_length, read_tlvs
@@ -34,9 +32,11 @@ from .files import (
     private_key_pem,
     read_file,
     slug,
+    staged_directory,
     write_file,
     write_private_file,
 )
+from .issued import CertificateAndKey, IssuedCertificate, load_pkcs12
 from .keys import (
     KEY_TYPES,
     Seed,
@@ -50,24 +50,28 @@ from .keys import (
 )
 from .names import (
     KEY_USAGE_NAMES,
+    LOOPBACK_NETWORKS,
+    RESERVED_DOMAINS,
     ca_subject,
     extension,
     fingerprint,
     format_general_name,
     general_name,
+    is_reserved,
     leaf_subject,
+    reserved_names_constraints,
     san_entries,
 )
 from .oids import OID_NAMES, oid_name
 from .trust import Trust, trust_anchors, trust_pem
 
 __all__ = [
-    "KEY_TYPES", "KEY_USAGE_NAMES", "MAX_INPUT_BYTES", "OID_NAMES", "PARSE_ERRORS", "VALIDITY_PRESETS", "CertificateAuthority",
+    "KEY_TYPES", "KEY_USAGE_NAMES", "LOOPBACK_NETWORKS", "MAX_INPUT_BYTES", "RESERVED_DOMAINS", "OID_NAMES", "PARSE_ERRORS", "VALIDITY_PRESETS", "CertificateAndKey", "CertificateAuthority",
     "CertificateLike", "IssuedCertificate", "Password", "Seed", "SeedStream", "TemporaryPemFiles", "Tlv", "Trust",
     "Validity", "as_certificate", "ca_subject", "certificate_pem", "check_key_matches", "check_key_type",
     "check_path_length", "decode_oid", "describe", "encode", "encode_length", "extension", "fingerprint",
-    "format_general_name", "general_name", "is_probable_prime", "key_type_of", "leaf_key_usage", "leaf_subject",
+    "format_general_name", "general_name", "is_probable_prime", "is_reserved", "key_type_of", "leaf_key_usage", "leaf_subject",
     "load_pem_certificates", "load_pem_private_key", "load_pkcs12", "new_private_key", "oid_name", "password_bytes",
-    "private_key_pem", "read_file", "read_tlvs", "san_entries", "serial_number", "sign", "slug", "trust_anchors", "trust_pem",
+    "private_key_pem", "read_file", "read_tlvs", "reserved_names_constraints", "san_entries", "serial_number", "sign", "slug", "staged_directory", "trust_anchors", "trust_pem",
     "validity_window", "write_file", "write_private_file",
 ]

@@ -22,41 +22,26 @@ from __future__ import annotations
 
 import datetime as _dt
 import ssl
-import warnings
 from functools import cached_property
-from pathlib import Path
 from typing import Iterable, Sequence, Union
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from mtlslib.display import shorten
 from mtlslib.errors import CertificateLoadError, ProfileError
 
-from .describe import describe
 from .files import (
-    PARSE_ERRORS,
     Password,
-    TemporaryPemFiles,
-    certificate_pem,
-    check_key_matches,
-    load_pem_certificates,
-    load_pem_private_key,
-    password_bytes,
-    private_key_pem,
-    read_file,
-    slug,
-    write_file,
-    write_private_file,
 )
+from .issued import CertificateAndKey, IssuedCertificate, load_pair
 from .keys import (
     Seed,
     SeedStream,
     check_key_type,
-    key_type_of,
     new_private_key,
     serial_number,
     sign,
@@ -64,14 +49,14 @@ from .keys import (
 from .names import (
     ca_subject,
     extension,
-    fingerprint,
     general_name,
+    is_reserved,
     leaf_subject,
-    san_entries,
+    reserved_names_constraints,
 )
 
-__all__ = ["VALIDITY_PRESETS", "CertificateAuthority", "IssuedCertificate", "Validity", "check_path_length",
-           "leaf_key_usage", "load_pkcs12", "validity_window"]
+__all__ = ["VALIDITY_PRESETS", "CertificateAuthority", "Validity", "check_path_length", "leaf_key_usage",
+           "validity_window"]
 
 _UTC = _dt.timezone.utc
 
@@ -139,68 +124,7 @@ _CA_KEY_USAGE = x509.KeyUsage(
 )
 
 
-class _HasCertificateAndKey:
-    certificate: x509.Certificate
-    private_key: object
-    chain: tuple[x509.Certificate, ...]  # the intermediates above this certificate, nearest first; never the root
-
-    @property
-    def cert_pem(self) -> bytes:
-        """This certificate alone, PEM."""
-        return certificate_pem(self.certificate)
-
-    @property
-    def key_pem(self) -> bytes:
-        """The private key, unencrypted PKCS#8 PEM. Treat it as a secret."""
-        return private_key_pem(self.private_key)
-
-    @property
-    def chain_pem(self) -> bytes:
-        """This certificate followed by its intermediates (never the root), PEM."""
-        return b"".join(certificate_pem(c) for c in (self.certificate, *self.chain))
-
-    @property
-    def key_type(self) -> str:
-        return key_type_of(self.private_key)
-
-    @property
-    def fingerprint(self) -> str:
-        """SHA-256 fingerprint, colon-separated hex (as browsers and ``openssl x509 -fingerprint`` show)."""
-        return fingerprint(self.certificate)
-
-    @property
-    def identities(self) -> tuple[str, ...]:
-        """The subjectAltName entries, e.g. ``("DNS:localhost", "IP:127.0.0.1")``."""
-        return san_entries(self.certificate)
-
-    def describe(self) -> str:
-        return describe(self.certificate)
-
-    def write(self, directory, stem: str | None = None) -> tuple[Path, Path]:
-        """Write ``STEM.pem`` (the chain) and ``STEM.key`` (mode 0600) into ``directory``.
-
-        Returns the two paths. The directory is created if needed.
-        """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        stem = stem or slug(self._default_stem())
-        cert_path = directory / f"{stem}.pem"
-        write_file(cert_path, self.chain_pem)
-        return cert_path, write_private_file(directory / f"{stem}.key", self.key_pem)
-
-    def configure_cert(self, ctx: ssl.SSLContext) -> None:
-        """Make ``ctx`` present this certificate, its chain and key."""
-        with TemporaryPemFiles(cert=self.chain_pem, key=self.key_pem) as files:
-            ctx.load_cert_chain(files["cert"], files["key"])
-
-    def _default_stem(self) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.certificate.subject.rfc4514_string()} ({self.key_type})>"
-
-
-class CertificateAuthority(_HasCertificateAndKey):
+class CertificateAuthority(CertificateAndKey):
     """A certificate authority: a root (``create``) or an intermediate (``create_intermediate``).
 
     >>> ca = CertificateAuthority.create("Course Root CA", seed="demo")
@@ -218,6 +142,9 @@ class CertificateAuthority(_HasCertificateAndKey):
         # The intermediates between this CA and the root, nearest first; a loaded intermediate has
         # no parent object, so it keeps the ones that followed it in its file.
         self.chain = parent._chain_for_children if parent is not None else tuple(chain)
+        constraints = extension(certificate, x509.NameConstraints)
+        self._reserved_only = (parent is not None and parent._reserved_only) or (
+            constraints is not None and constraints == reserved_names_constraints())
         self._issued = 0
         self._revoked: list[x509.RevokedCertificate] = []
 
@@ -226,12 +153,20 @@ class CertificateAuthority(_HasCertificateAndKey):
     @classmethod
     def create(cls, name: str, *, seed: Seed | None = None, key_type: str = "ecdsa-p256",
                validity: Validity = "valid", path_length: int | None = None,
-               organization: str | None = None) -> "CertificateAuthority":
+               organization: str | None = None, reserved_names_only: bool | None = None) -> "CertificateAuthority":
         """A new self-signed root CA called ``name``.
 
         ``seed`` makes everything it issues reproducible; ``path_length`` limits how many
         intermediates may follow (``None``: no limit).
+
+        A seed makes the keys public: anyone who knows it rebuilds this CA's private key. So a seeded
+        CA is confined to reserved names (``reserved_names_only`` defaults to ``seed is not None``): it
+        carries critical name constraints that allow only ``.test``, ``.example``, ``.invalid``,
+        ``.localhost``, ``example.com/.net/.org`` DNS names and email addresses and loopback
+        addresses, so verifiers refuse anything it might sign for a real internet name, and it refuses
+        to issue such names itself.
         """
+        reserved_names_only = seed is not None if reserved_names_only is None else reserved_names_only
         subject = ca_subject(name, organization)
         window = validity_window(validity)
         check_path_length(path_length)
@@ -241,7 +176,8 @@ class CertificateAuthority(_HasCertificateAndKey):
         key_identifier = x509.SubjectKeyIdentifier.from_public_key(public_key)
         cert = cls._ca_certificate(subject, public_key, key_identifier, subject, key,
                                    x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(key_identifier),
-                                   window, path_length, stream)
+                                   window, path_length, stream,
+                                   reserved_names_constraints() if reserved_names_only else None)
         return cls._with_key_identifier(cls(cert, key, seed_stream=stream), key_identifier)
 
     def create_intermediate(self, name: str, *, key_type: str | None = None, validity: Validity = "valid",
@@ -270,7 +206,7 @@ class CertificateAuthority(_HasCertificateAndKey):
 
     @staticmethod
     def _ca_certificate(subject, public_key, key_identifier, issuer_name, issuer_key, authority_key_identifier,
-                        window, path_length, stream) -> x509.Certificate:
+                        window, path_length, stream, name_constraints=None) -> x509.Certificate:
         not_before, not_after = window
         builder = (
             x509.CertificateBuilder()
@@ -282,7 +218,14 @@ class CertificateAuthority(_HasCertificateAndKey):
             .add_extension(key_identifier, critical=False)
             .add_extension(authority_key_identifier, critical=False)
         )
+        if name_constraints is not None:  # RFC 5280: name constraints are always critical
+            builder = builder.add_extension(name_constraints, critical=True)
         return sign(builder, issuer_key, deterministic=stream is not None)
+
+    @property
+    def reserved_names_only(self) -> bool:
+        """Whether this CA, or one above it, is confined to reserved names (see :meth:`create`)."""
+        return self._reserved_only
 
     # -- issuing ---------------------------------------------------------------------------
 
@@ -307,6 +250,12 @@ class CertificateAuthority(_HasCertificateAndKey):
         # Every check comes before _next_stream: a refused request must not shift what a seeded
         # CA issues next.
         names = [general_name(i) for i in identities]
+        outside = [i for i, n in zip(identities, names) if self._reserved_only and not is_reserved(n)]
+        if outside:
+            raise ProfileError(
+                f"{self.name} is confined to reserved names (its seed makes its key public), so it will not "
+                f"vouch for {shorten(outside[0], 60)}: use a name under .test or .example (or loopback addresses), "
+                "or make a CA without a seed")
         key_type = check_key_type(key_type or self.key_type)
         not_before, not_after = validity_window(validity)
         subject = leaf_subject(common_name or None, identities[0], self._organization)
@@ -431,70 +380,8 @@ class CertificateAuthority(_HasCertificateAndKey):
         leaves them) and hands them on to what it issues; its root is not known, so trust the
         root separately rather than through :meth:`configure_trust`.
         """
-        cert, key, chain = _load_pair(cert_file, key_file, password)
+        cert, key, chain = load_pair(cert_file, key_file, password)
         constraints = extension(cert, x509.BasicConstraints)
         if constraints is None or not constraints.ca:
             raise CertificateLoadError(f"{cert_file}: this certificate is not a CA (basicConstraints CA:TRUE missing)")
         return cls(cert, key, chain=chain)
-
-
-class IssuedCertificate(_HasCertificateAndKey):
-    """A leaf certificate with its private key and the intermediates needed to verify it."""
-
-    def __init__(self, certificate: x509.Certificate, private_key, *, chain: Iterable[x509.Certificate] = (),
-                 issuer: CertificateAuthority | None = None):
-        self.certificate = certificate
-        self.private_key = private_key
-        self.chain = tuple(chain)
-        self.issuer = issuer
-
-    def _default_stem(self) -> str:
-        return slug(san_entries(self.certificate)[0].split(":", 1)[1]) if san_entries(self.certificate) else "leaf"
-
-    def to_pkcs12(self, password: Password = None, friendly_name: str | None = None) -> bytes:
-        """The key, certificate and intermediates as PKCS#12 (``.p12``) for curl and browsers."""
-        password = password_bytes(password)
-        encryption = (serialization.BestAvailableEncryption(password) if password
-                      else serialization.NoEncryption())
-        name = (friendly_name or self._default_stem()).encode()
-        return pkcs12.serialize_key_and_certificates(name, self.private_key, self.certificate,
-                                                     list(self.chain) or None, encryption)
-
-    def write_pkcs12(self, path, password: Password = None) -> Path:
-        """Write :meth:`to_pkcs12` to ``path`` (mode 0600: it holds the private key)."""
-        return write_private_file(Path(path), self.to_pkcs12(password))
-
-    @classmethod
-    def load(cls, cert_file, key_file, *, password: Password = None) -> "IssuedCertificate":
-        """A certificate (with any intermediates after it) and its key from PEM files.
-
-        Refuses a key that does not belong to the certificate.
-        """
-        cert, key, chain = _load_pair(cert_file, key_file, password)
-        return cls(cert, key, chain=chain)
-
-
-def _load_pair(cert_file, key_file, password):
-    certs = load_pem_certificates(read_file(cert_file), str(cert_file))
-    key = load_pem_private_key(read_file(key_file), str(key_file), password)
-    check_key_matches(certs[0], key, str(cert_file), str(key_file))
-    return certs[0], key, certs[1:]
-
-
-def load_pkcs12(path, password: Password = None) -> IssuedCertificate:
-    """An :class:`IssuedCertificate` from a PKCS#12 file; clear errors for a wrong password."""
-    data = read_file(path)
-    password = password_bytes(password)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            bundle = pkcs12.load_pkcs12(data, password)
-    except PARSE_ERRORS:
-        raise CertificateLoadError(
-            f"{path}: cannot open this PKCS#12 file: wrong password, or not a PKCS#12 file"
-        ) from None
-    if bundle.key is None or bundle.cert is None:
-        raise CertificateLoadError(f"{path}: this PKCS#12 file holds no key and certificate pair")
-    cert = bundle.cert.certificate
-    check_key_matches(cert, bundle.key, str(path), str(path))
-    return IssuedCertificate(cert, bundle.key, chain=[c.certificate for c in bundle.additional_certs])

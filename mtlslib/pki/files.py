@@ -5,13 +5,16 @@ Passwords are ``str`` or ``bytes`` everywhere (a ``str`` is encoded as UTF-8).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 import stat
 import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
+from typing import Iterator, Union
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -25,7 +28,7 @@ PARSE_ERRORS = (ValueError, x509.InvalidVersion)
 
 __all__ = ["MAX_INPUT_BYTES", "PARSE_ERRORS", "Password", "TemporaryPemFiles", "certificate_pem", "check_key_matches",
            "load_pem_certificates", "load_pem_private_key", "password_bytes", "private_key_pem", "read_file", "slug",
-           "write_file", "write_private_file"]
+           "staged_directory", "write_file", "write_private_file"]
 
 Password = Union[str, bytes, None]
 
@@ -79,6 +82,38 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def staged_directory(directory: Path) -> Iterator[Path]:
+    """A new folder beside ``directory`` to write a set of files into, published only if all went well.
+
+    When the ``with`` block ends without an error, the files move into ``directory`` (which is created
+    by one rename if it did not exist, else each file replaces its namesake by one rename). After an
+    error ``directory`` is exactly as it was, and the staging folder is gone.
+    """
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "it exists and is not a folder", str(directory))
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging: Path | None = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".partial",
+                                                 dir=directory.parent))
+    try:
+        yield staging
+        if directory.exists():
+            items = sorted(staging.iterdir())
+            for item in items:  # refuse before moving anything, rather than halfway through
+                target = directory / item.name
+                if target.is_dir() and not target.is_symlink():
+                    raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(target))
+            for item in items:
+                os.replace(item, directory / item.name)
+        else:
+            os.rename(staging, directory)
+            staging = None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_private_file(path: Path, data: bytes) -> Path:

@@ -18,7 +18,8 @@ from publicsuffixlist import PublicSuffixList
 from mtlslib.display import shorten
 from mtlslib.errors import ProfileError
 
-__all__ = ["KEY_USAGE_NAMES", "ca_subject", "dns_name", "extension", "fingerprint", "format_general_name", "general_name",
+__all__ = ["KEY_USAGE_NAMES", "LOOPBACK_NETWORKS", "RESERVED_DOMAINS", "ca_subject", "dns_name", "is_reserved",
+           "reserved_names_constraints", "extension", "fingerprint", "format_general_name", "general_name",
            "leaf_subject", "san_entries"]
 
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
@@ -131,6 +132,43 @@ def _email(identity: str) -> x509.RFC822Name:
                                 "digits and !#$%&'*+/=?^_`{|}~- in dot-separated words, at most 64 characters")
     dns_name(domain, wildcard=False, identity=identity)
     return x509.RFC822Name(identity)
+
+
+# Names that can never belong to anyone on the internet (RFC 2606, RFC 6761), and loopback addresses.
+RESERVED_DOMAINS = ("test", "example", "invalid", "localhost", "example.com", "example.net", "example.org")
+LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def reserved_names_constraints() -> x509.NameConstraints:
+    """Name constraints that confine a CA to reserved names: DNS names and email addresses under
+    :data:`RESERVED_DOMAINS`, and loopback addresses.
+
+    URIs are not constrained: cryptography's verifier refuses every chain whose CA carries a URI
+    constraint ("unsupported name constraint"), and no TLS client takes a URI as a server's name.
+    """
+    dns = [x509.DNSName(domain) for domain in RESERVED_DOMAINS]
+    email = [x509.RFC822Name(form) for domain in RESERVED_DOMAINS for form in (domain, "." + domain)]
+    ips = [x509.IPAddress(network) for network in LOOPBACK_NETWORKS]
+    return x509.NameConstraints(permitted_subtrees=dns + ips + email, excluded_subtrees=None)
+
+
+def is_reserved(name: x509.GeneralName) -> bool:
+    """Whether ``name`` lies inside :func:`reserved_names_constraints` (URIs: their host must)."""
+    value = name.value
+    if isinstance(name, x509.IPAddress):
+        return any(value in network for network in LOOPBACK_NETWORKS)
+    if isinstance(name, x509.RFC822Name):
+        value = value.rpartition("@")[2]
+    elif isinstance(name, x509.UniformResourceIdentifier):
+        host = urllib.parse.urlsplit(value).hostname or ""
+        try:
+            return any(ipaddress.ip_address(host) in network for network in LOOPBACK_NETWORKS)
+        except ValueError:
+            value = host
+    elif not isinstance(name, x509.DNSName):
+        return False
+    value = value.lower().removeprefix("*.")
+    return any(value == domain or value.endswith("." + domain) for domain in RESERVED_DOMAINS)
 
 
 def format_general_name(name: x509.GeneralName) -> str:
