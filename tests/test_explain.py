@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from mtlslib.insecure import certificates as broken
 from mtlslib.errors import CertificateLoadError, UsageError
+from mtlslib.insecure import certificates as broken
+from mtlslib.lessons.scenarios import CATALOGUE, SCENARIOS
+from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import handshake
 from mtlslib.verification import PROFILES, Settings, explain, load_crls
 from mtlslib.verification.limbo import explain_case, load_cases, measure
-from mtlslib.tls import handshake
-from mtlslib.pki import CertificateAuthority
-from mtlslib.lessons.scenarios import CATALOGUE, SCENARIOS
 
 DATA = Path(__file__).resolve().parent / "data"
 LIMBO = DATA / "x509-limbo-core.json"
