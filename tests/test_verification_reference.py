@@ -169,6 +169,8 @@ def test_an_explanation_prints_itself_and_its_problems(pki):
     assert explanation.conclusion.startswith("invalid: name (leaf localhost)")
     problems = explanation.problems
     assert isinstance(problems, Problems) and isinstance(problems, Shown)
+    assert str(problems.checks[0]) == ("name (leaf localhost): FAIL: www.example.test is not among the subjectAltName "
+                                       "DNS names (localhost)  [OpenSSL: Hostname mismatch]")
     assert [c.step for c in problems.checks] == ["name"]
     assert str(problems).splitlines()[2].startswith(">>") and "other checks passed" in str(problems)
     table = explanation.as_table

@@ -98,7 +98,7 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Check:
+class Check(Shown):
     """One line of the table: which check, on which certificate, its status and why.
 
     ``status`` is ``"pass"``, ``"FAIL"``, ``"ignored"`` (a failure this configuration does not
@@ -122,6 +122,9 @@ class Check:
         if self.openssl and self.status in (FAIL, IGNORED):
             return f"{self.reason}  [OpenSSL: {self.openssl}]"
         return self.reason
+
+    def __str__(self) -> str:
+        return f"{self.step} ({self.certificate}): {self.status}: {self.why}"
 
 
 def verdict_of(checks) -> str:
