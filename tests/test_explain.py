@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from mtlslib.errors import CertificateLoadError, UsageError
 from mtlslib.insecure import certificates as broken
-from mtlslib.errors import CertificateLoadError, ProfileError
-from mtlslib.verification import PROFILES, Settings, explain, load_crls
-from mtlslib.verification.limbo import cryptography_verdict, explain_case, load_cases, measure, openssl_verdict
-from mtlslib.tls import handshake
-from mtlslib.pki import CertificateAuthority
 from mtlslib.lessons.scenarios import CATALOGUE, SCENARIOS
+from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import handshake
+from mtlslib.verification import PROFILES, Settings, explain, load_crls
+from mtlslib.verification.limbo import explain_case, load_cases, measure
 
 DATA = Path(__file__).resolve().parent / "data"
 LIMBO = DATA / "x509-limbo-core.json"
@@ -54,10 +54,10 @@ EXPLAINED = [s.name for s in CATALOGUE if s.setup.presented is not None]
 def test_explainer_agrees_with_the_real_handshake(name, outcomes):
     scenario, outcome = SCENARIOS[name], outcomes[name]
     explanation = scenario.explain()
-    assert explanation.verdict != "undecided", explanation.table()
+    assert explanation.verdict != "undecided", explanation
     assert explanation.valid == outcome.certificate_accepted, (
         f"{name}: OpenSSL {'accepted' if outcome.certificate_accepted else 'refused'}, the explainer says:\n"
-        f"{explanation.table()}")
+        f"{explanation}")
     if outcome.stage == "handshake" and outcome.reason and "certificate verify failed" in (outcome.error or ""):
         # OpenSSL stops at its first error; it must be one the explainer found.
         assert any(outcome.reason.startswith(reason) for reason in explanation.openssl_reasons), (
@@ -69,7 +69,7 @@ def test_catalogue_agreement_is_total_and_measured(outcomes, record_property):
                         lambda s: s.explain(), "openssl profile vs the handshakes")
     strict = measure(CATALOGUE, lambda s: s.cryptography_verdict().accepted, lambda s: s.explain(profile="webpki"),
                      "webpki profile vs cryptography")
-    print(f"\n{agreement.line()}\n{strict.line()}")
+    print(f"\n{agreement}\n{strict}")
     record_property("catalogue_openssl_agree", len(agreement.agree))
     record_property("catalogue_webpki_cryptography_agree", len(strict.agree))
     assert not agreement.disagree and not agreement.undecided and len(agreement.agree) == len(EXPLAINED)
@@ -100,11 +100,11 @@ def test_common_name_fallback_is_a_note_then_a_failure_without_it():
 
 def test_the_table_marks_the_first_failure_and_gives_openssls_words():
     explanation = SCENARIOS["path-length"].explain()
-    marked = [line for line in explanation.table().splitlines() if line.startswith(">>")]
+    marked = [line for line in str(explanation).splitlines() if line.startswith(">>")]
     assert len(marked) == 1 and "path length" in marked[0] and "[OpenSSL: path length constraint exceeded]" in marked[0]
-    assert explanation.table().splitlines()[-1].startswith("verdict (openssl profile, server purpose): invalid")
-    compact = explanation.table(problems_only=True)
-    assert "other checks passed" in compact and len(compact.splitlines()) < len(explanation.table().splitlines())
+    assert str(explanation).splitlines()[-1].startswith("verdict (openssl profile, server purpose): invalid")
+    compact = str(explanation.problems)
+    assert "other checks passed" in compact and len(compact.splitlines()) < len(str(explanation).splitlines())
 
 
 def test_checks_come_in_the_documented_order():
@@ -150,7 +150,7 @@ def test_undecided_rather_than_a_guess(root):
     leaf = broken.issue_leaf(odd_ca, "localhost")
     explanation = explain(leaf.chain_pem, root.cert_pem, name="localhost")
     assert explanation.verdict == "undecided" and explanation.valid is None
-    assert "cannot tell" in explanation.summary()
+    assert "cannot tell" in explanation.conclusion
     # Guessing "invalid" from cryptography's parse error would have been wrong: OpenSSL accepts it.
     assert handshake(leaf, trust=root).ok
     assert explain(leaf.chain_pem, root.cert_pem, name="localhost", profile="webpki").valid is False
@@ -194,10 +194,10 @@ def test_the_web_profile_finds_a_valid_path_among_several(root):
 @pytest.mark.parametrize("call, error, words", [
     (lambda r: explain([], [r.certificate]), CertificateLoadError, "no certificate"),
     (lambda r: explain(b"garbage", [r.certificate]), CertificateLoadError, "no PEM certificate"),
-    (lambda r: explain([r.certificate], [r.certificate], purpose="both"), ProfileError, "'server' or 'client'"),
-    (lambda r: explain([r.certificate], [r.certificate], profile="browser"), ProfileError, "openssl, webpki"),
-    (lambda r: explain([r.certificate], [r.certificate], name=1), ProfileError, "DNS name or IP address"),
-    (lambda r: explain([r.certificate], [r.certificate], crl_check="always"), ProfileError, "crl_check"),
+    (lambda r: explain([r.certificate], [r.certificate], purpose="both"), UsageError, "'server' or 'client'"),
+    (lambda r: explain([r.certificate], [r.certificate], profile="browser"), UsageError, "openssl, webpki"),
+    (lambda r: explain([r.certificate], [r.certificate], name=1), UsageError, "DNS name or IP address"),
+    (lambda r: explain([r.certificate], [r.certificate], crl_check="always"), UsageError, "crl_check"),
     (lambda r: load_crls(b"not a crl"), CertificateLoadError, "no PEM CRL"),
 ])
 def test_unusable_input_is_refused_clearly(root, call, error, words):
@@ -238,7 +238,7 @@ def test_load_cases_names_a_missing_or_damaged_file(tmp_path):
 
 
 def _report(agreement, record_property, key):
-    print(f"\n{agreement.line()}")
+    print(f"\n{agreement}")
     for identifier in agreement.disagree:
         print(f"    disagree: {identifier}")
     for identifier in agreement.undecided:
@@ -259,14 +259,15 @@ def test_limbo_agreement_with_the_expected_results(limbo, record_property):
 
 def test_limbo_agreement_with_cryptography(limbo, record_property):
     cases, webpki, _ = limbo
-    agreement = measure(cases, cryptography_verdict, lambda c: webpki[c.id], "webpki profile vs cryptography")
+    agreement = measure(cases, lambda c: c.cryptography_verdict(), lambda c: webpki[c.id],
+                        "webpki profile vs cryptography")
     _report(agreement, record_property, "limbo_cryptography")
     assert agreement.rate >= LIMBO_FLOORS["cryptography"]
 
 
 def test_limbo_agreement_with_openssl(limbo, record_property, openssl_bin):
     cases, _, openssl_profile = limbo
-    agreement = measure(cases, lambda c: openssl_verdict(c, openssl_bin)[0], lambda c: openssl_profile[c.id],
+    agreement = measure(cases, lambda c: c.openssl_verdict(openssl_bin), lambda c: openssl_profile[c.id],
                         "openssl profile vs openssl verify")
     _report(agreement, record_property, "limbo_openssl")
     assert agreement.rate >= LIMBO_FLOORS["openssl"]
@@ -276,9 +277,10 @@ def test_limbo_agreement_with_openssl(limbo, record_property, openssl_bin):
 def test_openssl_verdict_reports_openssls_reason(limbo, openssl_bin):
     cases, _, _ = limbo
     by_id = {c.id: c for c in cases}
-    assert openssl_verdict(by_id["rfc5280::validity::expired-leaf"], openssl_bin) == (False, "certificate has expired")
-    ok, _ = openssl_verdict(by_id["webpki::san::exact-dns-san"], openssl_bin)
-    assert ok
+    expired = by_id["rfc5280::validity::expired-leaf"].openssl_verdict(openssl_bin)
+    assert (expired.accepted, expired.reason) == (False, "certificate has expired")
+    assert str(expired) == "refuses: certificate has expired"
+    assert by_id["webpki::san::exact-dns-san"].openssl_verdict(openssl_bin).accepted is True
 
 
 def test_every_undecided_limbo_case_says_why(limbo):
