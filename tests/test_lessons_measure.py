@@ -19,9 +19,12 @@ from mtlslib.lessons.measure import (
     Traffic,
     TrafficChange,
     crl_checking_context,
+    fleet,
     plot_latencies,
+    plots,
+    timing,
+    traffic,
 )
-from mtlslib.lessons.measure import fleet, plots, timing, traffic
 from mtlslib.lessons.measure.timing import group_by_config
 from mtlslib.pki import CertificateAuthority
 

@@ -16,14 +16,18 @@ from mtlslib.lessons.scenarios import (
     Disagreements,
     Expected,
     ScenarioReport,
+    catalogue,
     client_ctx,
+    contexts,
     disagreement_table,
     examine,
+    model,
+    report,
     server_ctx,
+    setups,
     summary_table,
     unverified_client_ctx,
 )
-from mtlslib.lessons.scenarios import catalogue, contexts, model, report, setups
 from mtlslib.pki import CertificateAuthority
 
 SOME = [SCENARIOS[name] for name in ("valid", "expired", "cn-only", "rsa-1024", "mtls-wrong-identity",
