@@ -9,9 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from matplotlib.figure import Figure
 
-from mtlslib.tls import capture_handshake
 from mtlslib.errors import FigureError, UsageError
-from mtlslib.tls import server_context
 from mtlslib.lessons.measure import (
     HandshakeConfig,
     LatencySample,
@@ -32,6 +30,7 @@ from mtlslib.lessons.measure import (
     try_client,
 )
 from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import capture_handshake, server_context
 
 TLS13 = HandshakeConfig(False, "1.3", "ecdsa-p256")
 MTLS13 = HandshakeConfig(True, "1.3", "ecdsa-p256")

@@ -15,10 +15,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from mtlslib.insecure import certificates as broken
 from mtlslib.errors import ProfileError, UsageError
-from mtlslib.tls import handshake
-from mtlslib.pki import CertificateAuthority
+from mtlslib.insecure import certificates as broken
 from mtlslib.lessons.scenarios import (
     CATALOGUE,
     SCENARIOS,
@@ -30,7 +28,8 @@ from mtlslib.lessons.scenarios import (
     show,
     summary_table,
 )
-
+from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import handshake
 
 
 @pytest.fixture(scope="module")
