@@ -9,8 +9,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from mtlslib.errors import UsageError
 from mtlslib.insecure import certificates as broken
-from mtlslib.lessons.diagrams import chain_diagram
+from mtlslib.lessons.diagrams import chain_diagram, sequence_diagram
 from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import capture_handshake
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +67,10 @@ def test_no_trust_draws_no_anchor_and_empty_trust_is_a_usage_error(pki):
     assert "trust anchor" not in chain_diagram(server).source
     with pytest.raises(UsageError, match="trust is empty"):
         chain_diagram(server, trust=[])
+
+
+def test_a_tls12_key_exchange_is_labelled_with_its_group(pki):
+    root, _issuing, server = pki
+    source = sequence_diagram(capture_handshake(server, trust=root, tls_version="1.2")).source
+    (line,) = [line for line in source.splitlines() if ">ServerKeyExchange<" in line]
+    assert ">x25519 key share, signed<" in line

@@ -27,6 +27,7 @@ from mtlslib.pki import (
 )
 from mtlslib.tls import HandshakeTrace
 from mtlslib.wire import Conversation, WireMessage
+from mtlslib.wire.constants import GROUPS, name_of
 from mtlslib.wire.messages import (
     Alert,
     Certificate,
@@ -85,7 +86,7 @@ def _detail(message: WireMessage) -> str:
     if isinstance(payload, CertificateVerify):
         return payload.scheme_name
     if isinstance(payload, ServerKeyExchange):
-        return payload.summary().split(" public key")[0] + " key share, signed"
+        return f"{name_of(GROUPS, payload.group)} key share, signed"
     if isinstance(payload, CertificateRequest):
         return "please send a certificate"
     if isinstance(payload, Alert):
