@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from mtlslib.tls import capture_handshake
-from mtlslib.lessons.diagrams import ALERT, ENCRYPTED, chain_diagram, handshake_chain_diagram, sequence_diagram, side_by_side
 from mtlslib.course.images import figures
+from mtlslib.lessons.diagrams import (
+    ALERT,
+    ENCRYPTED,
+    chain_diagram,
+    handshake_chain_diagram,
+    sequence_diagram,
+    side_by_side,
+)
 from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import capture_handshake
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
 

@@ -9,9 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from matplotlib.figure import Figure
 
-from mtlslib.tls import capture_handshake
-from mtlslib.errors import ProfileError
-from mtlslib.tls import server_context
+from mtlslib.errors import FigureError, UsageError
 from mtlslib.lessons.measure import (
     HandshakeConfig,
     LatencySample,
@@ -32,6 +30,7 @@ from mtlslib.lessons.measure import (
     try_client,
 )
 from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import capture_handshake, server_context
 
 TLS13 = HandshakeConfig(False, "1.3", "ecdsa-p256")
 MTLS13 = HandshakeConfig(True, "1.3", "ecdsa-p256")
@@ -61,7 +60,7 @@ def test_a_configuration_is_named_after_what_it_measures():
 
 @pytest.mark.parametrize("version, key_type", [("1.1", "ecdsa-p256"), ("1.3", "dsa-1024")])
 def test_a_configuration_refuses_what_it_cannot_measure(version, key_type):
-    with pytest.raises(ProfileError, match="1.1|dsa-1024"):
+    with pytest.raises(UsageError, match="1.1|dsa-1024"):
         HandshakeConfig(True, version, key_type)
 
 
@@ -76,9 +75,9 @@ def test_latencies_are_one_row_per_connection_in_configuration_order():
 
 
 def test_latencies_need_a_positive_count_and_a_configuration():
-    with pytest.raises(ProfileError, match="count"):
+    with pytest.raises(UsageError, match="count"):
         handshake_latencies((TLS13,), count=0)
-    with pytest.raises(ProfileError, match="configs is empty"):
+    with pytest.raises(UsageError, match="configs is empty"):
         handshake_latencies((), count=1)
 
 
@@ -96,12 +95,12 @@ def test_summaries_and_ratios_are_computed_from_the_samples():
     assert (ratio.tls_version, ratio.key_type) == ("1.3", "ecdsa-p256")
     assert ratio.ratio == pytest.approx(2.0)
     assert ratio.extra_ms == pytest.approx(3.0)
-    assert "2.00x" in ratio.line()
+    assert "2.00x" in str(ratio)
 
 
 def test_a_ratio_needs_both_halves_of_a_pair():
     assert mtls_ratios(_samples(MTLS13, [1, 2])) == []
-    with pytest.raises(ProfileError, match="no latency samples"):
+    with pytest.raises(UsageError, match="no latency samples"):
         summarize_latencies([])
 
 
@@ -115,9 +114,9 @@ def test_network_estimates_add_one_rtt_per_round_trip(traffic):
 
 def test_network_estimates_refuse_a_missing_count_or_a_silly_rtt(traffic):
     summaries = summarize_latencies(_samples(TLS13, [2]))
-    with pytest.raises(ProfileError, match="no traffic counted for TLS 1.3"):
+    with pytest.raises(UsageError, match="no traffic counted for TLS 1.3"):
         network_estimates(summaries, traffic[2:], rtt_ms=20)
-    with pytest.raises(ProfileError, match="rtt_ms"):
+    with pytest.raises(UsageError, match="rtt_ms"):
         network_estimates(summaries, traffic, rtt_ms=0)
 
 
@@ -147,8 +146,8 @@ def test_mutual_tls_adds_certificate_request_certificate_and_certificate_verify(
     assert "CertificateRequest" not in tls13.messages("server")
     assert mtls13.messages("server") == ("ServerHello", "EncryptedExtensions", "CertificateRequest", "Certificate",
                                          "CertificateVerify", "Finished")
-    assert [line.split()[:2] for line in mtls13.changes_from(tls13)] == [
-        ["client", "Certificate"], ["client", "CertificateVerify"], ["server", "CertificateRequest"]]
+    assert [(change.sender, change.message, change.was) for change in mtls13.changes_from(tls13)] == [
+        ("client", "Certificate", None), ("client", "CertificateVerify", None), ("server", "CertificateRequest", None)]
     assert mtls12.messages("client") == ("ClientHello", "Certificate", "ClientKeyExchange", "CertificateVerify",
                                          "Finished")
 
@@ -158,7 +157,8 @@ def test_the_tls12_session_ticket_grows_by_the_client_certificate(traffic, ed255
     _tls13, _mtls13, tls12, mtls12 = traffic
     ticket_growth = dict(mtls12.server_messages)["NewSessionTicket"] - dict(tls12.server_messages)["NewSessionTicket"]
     assert ticket_growth >= len(alice.certificate.public_bytes(Encoding.DER))
-    assert any(line.startswith("server NewSessionTicket") and "(was " in line for line in mtls12.changes_from(tls12))
+    assert any(str(change).startswith("server NewSessionTicket") and "(was " in str(change)
+               for change in mtls12.changes_from(tls12))
 
 
 def test_the_extra_client_bytes_are_mostly_its_certificate_chain(traffic, ed25519_pki):
@@ -190,7 +190,7 @@ def test_byte_counts_are_the_same_on_every_capture(ed25519_pki, traffic):
 def test_a_failed_handshake_has_no_traffic_to_count(ed25519_pki):
     root, _issuing, server, _alice = ed25519_pki
     trace = capture_handshake(server, trust=root, server_hostname="www.example.test", tickets=False)
-    with pytest.raises(ProfileError, match="failed"):
+    with pytest.raises(UsageError, match="failed"):
         handshake_traffic(trace)
 
 
@@ -201,13 +201,13 @@ def test_the_traffic_figure_has_one_pair_of_bars_per_row(traffic):
                                                                "TLS 1.2 (2 RTT)", "mTLS 1.2 (2 RTT)"]
     assert sorted(bar.get_width() for bar in axes.patches) == sorted(
         [t.client_bytes for t in traffic] + [t.server_bytes for t in traffic])
-    with pytest.raises(ProfileError):
+    with pytest.raises(FigureError):
         plot_traffic([])
 
 
 def test_traffic_lines_say_counts_bytes_and_round_trips():
     row = Traffic(True, "1.3", (("ClientHello", 200),), (("ServerHello", 100), ("Finished", 52)), 300, 400, 1)
-    assert row.line() == "mTLS 1.3  client 1 messages   300 bytes | server 2 messages   400 bytes | 1 round trip"
+    assert str(row) == "mTLS 1.3  client 1 messages   300 bytes | server 2 messages   400 bytes | 1 round trip"
 
 
 # -- cryptography ----------------------------------------------------------------------------
@@ -216,7 +216,7 @@ def test_traffic_lines_say_counts_bytes_and_round_trips():
 def test_signature_costs_time_both_operations():
     (cost,) = signature_costs(("ed25519",), repeats=5)
     assert cost.key_type == "ed25519" and cost.sign_us > 0 and cost.verify_us > 0
-    with pytest.raises(ProfileError, match="unknown key type"):
+    with pytest.raises(UsageError, match="unknown key type"):
         signature_costs(("dsa",))
 
 
@@ -228,7 +228,7 @@ def test_issuance_is_timed_per_certificate():
     assert timing.count == 3 and timing.seconds > 0
     assert timing.per_certificate_ms == pytest.approx(timing.seconds / 3 * 1000)
     assert timing.per_second == pytest.approx(3 / timing.seconds)
-    with pytest.raises(ProfileError, match="count"):
+    with pytest.raises(UsageError, match="count"):
         time_issuance(0)
 
 
@@ -238,7 +238,7 @@ def test_a_crl_grows_with_every_revocation_and_seeded_sizes_repeat():
     assert sizes[0].der_bytes < sizes[1].der_bytes < sizes[2].der_bytes
     assert 30 < (sizes[2].der_bytes - sizes[0].der_bytes) / 10 < 50  # a serial number and a date each
     assert crl_sizes((0, 1, 10)) == sizes
-    with pytest.raises(ProfileError):
+    with pytest.raises(UsageError):
         crl_sizes((-1,))
 
 
@@ -270,7 +270,7 @@ def test_checking_revocation_without_a_crl_refuses_everybody(fleet):
 
 def test_a_crl_must_be_pem(fleet):
     ca, gateway, _a, _b = fleet
-    with pytest.raises(ProfileError, match="PEM CRL"):
+    with pytest.raises(UsageError, match="PEM CRL"):
         crl_checking_context(gateway, ca, crl=ca.cert_pem)
 
 
@@ -284,7 +284,7 @@ def test_a_short_lived_certificate_works_until_it_expires(fleet):
     assert try_client(mutual, fresh, trust=ca).accepted
     expired = try_client(mutual, issue_short_lived(ca, "laptop-c@fleet.test", minutes=5, age_minutes=10), trust=ca)
     assert not expired.accepted and "certificate has expired" in expired.server_saw
-    with pytest.raises(ProfileError):
+    with pytest.raises(UsageError):
         issue_short_lived(ca, "x@fleet.test", minutes=0)
 
 

@@ -18,12 +18,16 @@ from cryptography import x509
 from mtlslib.pki import (
     CertificateAuthority,
     IssuedCertificate,
+    Trust,
     extension,
     key_type_of,
+    oid_name,
     san_entries,
+    trust_anchors,
 )
 from mtlslib.tls import HandshakeTrace
 from mtlslib.wire import Conversation, WireMessage
+from mtlslib.wire.constants import GROUPS, name_of
 from mtlslib.wire.messages import (
     Alert,
     Certificate,
@@ -82,7 +86,7 @@ def _detail(message: WireMessage) -> str:
     if isinstance(payload, CertificateVerify):
         return payload.scheme_name
     if isinstance(payload, ServerKeyExchange):
-        return payload.summary().split(" public key")[0] + " key share, signed"
+        return f"{name_of(GROUPS, payload.group)} key share, signed"
     if isinstance(payload, CertificateRequest):
         return "please send a certificate"
     if isinstance(payload, Alert):
@@ -232,7 +236,7 @@ def _certificate_rows(cert: x509.Certificate) -> list[tuple[str, str]]:
         ("basicConstraints", ca),
     ]
     if eku is not None:
-        rows.append(("extKeyUsage", ", ".join(o._name for o in eku)))
+        rows.append(("extKeyUsage", ", ".join(oid_name(o) for o in eku)))
     if san_entries(cert):
         rows.append(("SAN", ", ".join(san_entries(cert))))
     rows.append(("key", key_type_of(cert.public_key())))
@@ -253,24 +257,13 @@ def _certificate_node(graph, node_id: str, cert: x509.Certificate, heading: str,
 
 def _as_certificates(chain) -> list[x509.Certificate]:
     if isinstance(chain, (IssuedCertificate, CertificateAuthority)):
-        from mtlslib.pki import load_pem_certificates
-
-        return load_pem_certificates(chain.chain_pem)
+        return [chain.certificate, *chain.chain]
     return list(chain)
 
 
-def _roots(trust) -> list[x509.Certificate]:
-    if trust is None:
-        return []
-    if isinstance(trust, CertificateAuthority):
-        return [trust.root.certificate]
-    if isinstance(trust, x509.Certificate):
-        return [trust]
-    if isinstance(trust, (bytes, str)):
-        from mtlslib.pki import load_pem_certificates
-
-        return load_pem_certificates(trust.encode() if isinstance(trust, str) else trust)
-    return [c for item in trust for c in _roots(item)]
+def _roots(trust: Trust | None) -> list[x509.Certificate]:
+    """The trust anchors, as every TLS context of mtlslib reads ``trust`` (None: no trust store drawn)."""
+    return [] if trust is None else list(trust_anchors(trust))
 
 
 def _chain_into(graph, prefix: str, chain: list[x509.Certificate], roots: list[x509.Certificate],
@@ -283,12 +276,17 @@ def _chain_into(graph, prefix: str, chain: list[x509.Certificate], roots: list[x
         _certificate_node(graph, f"{prefix}cert{index}", cert, heading, "#eff6ff" if index == 0 else "#f5f3ff")
         nodes.append((f"{prefix}cert{index}", cert))
     anchor = next((r for r in roots if chain and r.subject == chain[-1].issuer), None)
+    # An anchor may also be in the chain itself (an intermediate trusted as itself): the path ends there.
+    pinned = next((r for r in roots if r in chain), None) if anchor is None else None
     for index, root in enumerate(roots):
         _certificate_node(graph, f"{prefix}root{index}", root, "trust anchor (in the verifier's store)", "#ecfdf5")
     for (child_id, child), (parent_id, _parent) in zip(nodes, nodes[1:]):
         graph.edge(parent_id, child_id, label="signed", fontsize="10")
     if chain and anchor is not None:
         graph.edge(f"{prefix}root{roots.index(anchor)}", nodes[-1][0], label="signed", fontsize="10")
+    elif pinned is not None:
+        graph.edge(f"{prefix}root{roots.index(pinned)}", f"{prefix}cert{chain.index(pinned)}",
+                   label="same certificate", style="dashed", fontsize="10")
     elif chain and roots:
         graph.node(f"{prefix}missing", f"no trusted issuer for\n{chain[-1].issuer.rfc4514_string()}",
                    shape="box", style="dashed", color=ALERT, fontcolor=ALERT)
@@ -296,11 +294,13 @@ def _chain_into(graph, prefix: str, chain: list[x509.Certificate], roots: list[x
 
 
 def chain_diagram(chain: Union[IssuedCertificate, CertificateAuthority, Iterable[x509.Certificate]], *,
-                  trust=None, title: str | None = None) -> Diagram:
+                  trust: Trust | None = None, title: str | None = None) -> Diagram:
     """Root -> intermediate(s) -> leaf, each box with the fields verification uses.
 
-    ``chain`` is what a peer presents (leaf first); ``trust`` the verifier's roots (a CA, PEM or
-    certificates). A chain whose top has no issuer among the roots ends in a red question mark.
+    ``chain`` is what a peer presents (leaf first); ``trust`` the verifier's trust anchors, read as
+    :func:`mtlslib.pki.trust_anchors` reads them (a CA is trusted as itself, root or intermediate).
+    A chain whose top has no issuer among the anchors, and holds no anchor itself, ends in a red
+    question mark.
     """
     graph = _new_graph("chain", title)
     graph.attr(rankdir="TB")

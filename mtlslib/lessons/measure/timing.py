@@ -1,72 +1,54 @@
-"""What mutual TLS costs, measured: time, messages, bytes, round trips, and running a fleet.
-
-Every measuring function returns *tidy* results, a list of small frozen dataclasses (one row per
-observation or per configuration), and every plotting function takes those rows and returns a
-matplotlib ``Figure``, so that a notebook cell is one line and the numbers stay available for
-checking.
+"""What mutual TLS costs in time: handshake latencies, signatures, and issuing certificates.
 
 * :func:`handshake_latencies` times many real connections on 127.0.0.1 for each
   :class:`HandshakeConfig` (TLS or mutual TLS, TLS 1.2 or 1.3, a key type), interleaved round by
   round so that whatever drifts during the run slows every configuration alike;
-  :func:`summarize_latencies`, :func:`mtls_ratios` and :func:`plot_latencies` read them.
-* :func:`handshake_traffic` counts, from a :func:`~mtlslib.tls.capture_handshake` trace, the
-  messages and bytes each side sent before any application data, and the round trips the client
-  waited for; :func:`plot_traffic` draws them.
+  :func:`summarize_latencies`, :func:`mtls_ratios` and :func:`network_estimates` read them.
 * :func:`signature_costs` times the signature and the verification that a client certificate adds.
-* :func:`time_issuance`, :func:`crl_sizes`, :func:`crl_checking_context`,
-  :func:`issue_short_lived` and :func:`try_client` measure what a fleet of client certificates
-  asks of its operators: issuing, revoking and expiring certificates, each seen in a real handshake.
+* :func:`time_issuance` times a CA issuing a fleet's certificates.
 
-Timings vary from machine to machine and run to run; compare them as ratios.
+Every result is a small frozen dataclass whose ``str()`` is one readable line. Timings vary from
+machine to machine and run to run; compare them as ratios.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import gc
 import socket
 import ssl
 import statistics
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 
-from mtlslib.errors import ProfileError
+from mtlslib.display import Shown
+from mtlslib.errors import UsageError
 from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
-    HandshakeTrace,
-    LoopbackServer,
-    Trust,
-    capture_handshake,
     client_context,
-    connect,
-    error_text,
     listen,
     no_delay,
     server_context,
     wake_accept,
 )
-from mtlslib.wire import read_records
-from mtlslib.wire.conversation import ApplicationData, OpaqueRecord
-from mtlslib.wire.messages import HandshakeMessage
 
-__all__ = ["Attempt", "compare_traffic", "crl_checking_context", "crl_sizes", "CrlSize", "DEFAULT_CONFIGS",
-           "handshake_latencies", "handshake_traffic", "HandshakeConfig", "IssuanceTiming", "issue_short_lived",
+if TYPE_CHECKING:
+    from .traffic import Traffic
+
+__all__ = ["DEFAULT_CONFIGS", "group_by_config", "handshake_latencies", "HandshakeConfig", "IssuanceTiming",
            "LatencySample", "LatencySummary", "mtls_ratios", "MtlsRatio", "network_estimates", "NetworkEstimate",
-           "plot_latencies", "plot_traffic", "signature_costs", "SignatureCost", "summarize_latencies",
-           "time_issuance", "Traffic", "try_client"]
+           "signature_costs", "SignatureCost", "summarize_latencies", "time_issuance"]
 
 _KEY_LABELS = {"ecdsa-p256": "ECDSA P-256", "ecdsa-p384": "ECDSA P-384", "rsa-2048": "RSA-2048",
                "rsa-3072": "RSA-3072", "ed25519": "Ed25519"}
 _MESSAGE = b"hello\n"
+# Result rows are dataclasses with repr=False: a generated __repr__ would come before Shown's
+# _repr_pretty_ in IPython's lookup, and a notebook would show the repr instead of the text.
 
 
 # --------------------------------------------------------------------------------------------
@@ -83,9 +65,9 @@ class HandshakeConfig:
 
     def __post_init__(self) -> None:
         if self.tls_version not in ("1.2", "1.3"):
-            raise ProfileError(f"tls_version must be '1.2' or '1.3', not {self.tls_version!r}")
+            raise UsageError(f"tls_version must be '1.2' or '1.3', not {self.tls_version!r}")
         if self.key_type not in KEY_TYPES:
-            raise ProfileError(f"unknown key type {self.key_type!r}; choose one of: {', '.join(KEY_TYPES)}")
+            raise UsageError(f"unknown key type {self.key_type!r}; choose one of: {', '.join(KEY_TYPES)}")
 
     @property
     def label(self) -> str:
@@ -128,9 +110,9 @@ def handshake_latencies(configs: Sequence[HandshakeConfig] = DEFAULT_CONFIGS, *,
     background load or a change of CPU frequency hits them all. Returns one row per connection.
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ProfileError(f"count must be a whole number of connections >= 1, not {count!r}")
+        raise UsageError(f"count must be a whole number of connections >= 1, not {count!r}")
     if not configs:
-        raise ProfileError("configs is empty: give at least one HandshakeConfig")
+        raise UsageError("configs is empty: give at least one HandshakeConfig")
     pki = {key_type: _timing_pki(key_type) for key_type in dict.fromkeys(c.key_type for c in configs)}
     servers: list[_TimingServer] = []
     samples: list[LatencySample] = []
@@ -209,8 +191,8 @@ def _one_connection(address, client_ctx: ssl.SSLContext, timeout: float) -> floa
     return time.perf_counter() - started
 
 
-@dataclass(frozen=True)
-class LatencySummary:
+@dataclass(frozen=True, repr=False)
+class LatencySummary(Shown):
     """The distribution of one configuration's latencies, in milliseconds."""
 
     config: HandshakeConfig
@@ -223,14 +205,14 @@ class LatencySummary:
     def label(self) -> str:
         return self.config.label
 
-    def line(self) -> str:
+    def __str__(self) -> str:
         return (f"{self.label:<24} median {self.median_ms:.3f} ms  "
                 f"(10% under {self.p10_ms:.3f} ms, 90% under {self.p90_ms:.3f} ms; {self.count} connections)")
 
 
 def summarize_latencies(samples: Iterable[LatencySample]) -> list[LatencySummary]:
     """One row per configuration, in the order the samples first name them."""
-    groups = _by_config(samples)
+    groups = group_by_config(samples)
     rows = []
     for config, seconds in groups.items():
         ms = sorted(s * 1000 for s in seconds)
@@ -239,17 +221,18 @@ def summarize_latencies(samples: Iterable[LatencySample]) -> list[LatencySummary
     return rows
 
 
-def _by_config(samples: Iterable[LatencySample]) -> dict[HandshakeConfig, list[float]]:
+def group_by_config(samples: Iterable[LatencySample]) -> dict[HandshakeConfig, list[float]]:
+    """The samples' seconds, by configuration, in the order the samples first name them."""
     groups: dict[HandshakeConfig, list[float]] = {}
     for sample in samples:
         groups.setdefault(sample.config, []).append(sample.seconds)
     if not groups:
-        raise ProfileError("no latency samples: run handshake_latencies() first")
+        raise UsageError("no latency samples: run handshake_latencies() first")
     return groups
 
 
-@dataclass(frozen=True)
-class MtlsRatio:
+@dataclass(frozen=True, repr=False)
+class MtlsRatio(Shown):
     """Mutual TLS against TLS for one TLS version and key type: medians and their ratio."""
 
     tls_version: str
@@ -265,7 +248,7 @@ class MtlsRatio:
     def extra_ms(self) -> float:
         return self.mtls_median_ms - self.tls_median_ms
 
-    def line(self) -> str:
+    def __str__(self) -> str:
         return (f"TLS {self.tls_version} {_KEY_LABELS[self.key_type]:<12} mTLS/TLS = {self.ratio:.2f}x  "
                 f"({self.mtls_median_ms:.3f} ms against {self.tls_median_ms:.3f} ms: "
                 f"{self.extra_ms * 1000:+.0f} microseconds)")
@@ -283,8 +266,8 @@ def mtls_ratios(samples: Iterable[LatencySample]) -> list[MtlsRatio]:
     return rows
 
 
-@dataclass(frozen=True)
-class NetworkEstimate:
+@dataclass(frozen=True, repr=False)
+class NetworkEstimate(Shown):
     """A measured loopback latency carried over to a network with a given round-trip time."""
 
     config: HandshakeConfig
@@ -296,12 +279,12 @@ class NetworkEstimate:
     def total_ms(self) -> float:
         return self.round_trips * self.rtt_ms + self.loopback_ms
 
-    def line(self) -> str:
+    def __str__(self) -> str:
         return (f"{self.config.label:<24} {self.round_trips} x {self.rtt_ms:g} ms + {self.loopback_ms:.1f} ms "
                 f"of computing = {self.total_ms:.1f} ms")
 
 
-def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable["Traffic"],
+def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable[Traffic],
                       rtt_ms: float) -> list[NetworkEstimate]:
     """What each configuration would take across a network whose round trips take ``rtt_ms``.
 
@@ -310,194 +293,30 @@ def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable["Tr
     the TLS round trips counted in ``traffic`` (see :func:`compare_traffic`), and the request.
     """
     if isinstance(rtt_ms, bool) or not isinstance(rtt_ms, (int, float)) or not rtt_ms > 0:
-        raise ProfileError(f"rtt_ms must be a positive number of milliseconds, not {rtt_ms!r}")
+        raise UsageError(f"rtt_ms must be a positive number of milliseconds, not {rtt_ms!r}")
     tls_round_trips = {(t.mutual, t.tls_version): t.round_trips for t in traffic}
     rows = []
     for summary in summaries:
         key = (summary.config.mutual, summary.config.tls_version)
         if key not in tls_round_trips:
-            raise ProfileError(f"no traffic counted for {summary.label}; count it with compare_traffic()")
+            raise UsageError(f"no traffic counted for {summary.label}; count it with compare_traffic()")
         rows.append(NetworkEstimate(summary.config, rtt_ms, 1 + tls_round_trips[key] + 1, summary.median_ms))
     return rows
-
-
-def plot_latencies(samples: Iterable[LatencySample]):
-    """Left: the latency distributions of TLS and mutual TLS 1.3 (the first key type measured)
-    overlaid; right: every configuration as a box plot. Returns the ``Figure``."""
-    groups = _by_config(samples)
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]})
-    first_key = next(iter(groups)).key_type
-    pair = [c for c in groups if c.tls_version == "1.3" and c.key_type == first_key]
-    pair_ms = [s * 1000 for config in pair for s in groups[config]]
-    # The slowest few (a thread that had to wait for the processor) would stretch the axis and
-    # squash the shapes; they are piled into the last bin instead.
-    low = min(pair_ms) * 0.9
-    high = statistics.quantiles(pair_ms, n=20)[-1] if len(pair_ms) > 1 else max(pair_ms) * 1.1
-    bins = [low + (high - low) * i / 50 for i in range(51)]
-    for config in pair:
-        left.hist([min(s * 1000, high) for s in groups[config]], bins=bins, alpha=0.6, label=config.label,
-                  color=_colour(config))
-    left.set_xlabel("milliseconds (connect, handshake, first answer;\nthe slowest 5% piled on the right)")
-    left.set_ylabel("connections")
-    left.set_title("TLS 1.3 against mutual TLS 1.3")
-    left.legend()
-    configs = list(groups)
-    box = right.boxplot([[s * 1000 for s in groups[c]] for c in configs], orientation="horizontal", whis=(5, 95),
-                        showfliers=False, patch_artist=True, medianprops={"color": "black"})
-    for patch, config in zip(box["boxes"], configs):
-        patch.set_facecolor(_colour(config))
-        patch.set_alpha(0.6)
-    right.set_yticks(range(1, len(configs) + 1), [c.label for c in configs])
-    right.invert_yaxis()
-    right.set_xlabel("milliseconds (line: median; box: middle half;\nwhiskers: from the fastest 5% to the slowest 5%)")
-    right.set_title("Every configuration")
-    fig.tight_layout()
-    plt.close(fig)  # shown once, as the cell's value, not a second time by the inline backend
-    return fig
-
-
-def _colour(config: HandshakeConfig) -> str:
-    return "#d97706" if config.mutual else "#2563eb"
-
-
-def _pyplot():
-    import matplotlib.pyplot as plt  # only the plotting helpers need matplotlib
-
-    return plt
-
-
-# --------------------------------------------------------------------------------------------
-# Messages, bytes and round trips
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """What one handshake cost on the wire, counted from a capture, up to the first application data."""
-
-    mutual: bool
-    tls_version: str
-    client_messages: tuple[tuple[str, int], ...]
-    """(name, size in bytes) of every handshake message the client sent, in order."""
-    server_messages: tuple[tuple[str, int], ...]
-    client_bytes: int
-    server_bytes: int
-    round_trips: int
-    """Times the client had to wait for the server before it could send its request."""
-
-    @property
-    def label(self) -> str:
-        return f"{'mTLS' if self.mutual else 'TLS'} {self.tls_version}"
-
-    def messages(self, sender: str) -> tuple[str, ...]:
-        """The names of the handshake messages ``sender`` ("client" or "server") sent."""
-        return tuple(name for name, _ in (self.client_messages if sender == "client" else self.server_messages))
-
-    def changes_from(self, other: "Traffic") -> list[str]:
-        """What this handshake sends that ``other`` does not: new messages, and messages that grew
-        or shrank, one line each (``sender message +bytes``)."""
-        lines = []
-        for sender in ("client", "server"):
-            theirs = dict(other.client_messages if sender == "client" else other.server_messages)
-            for name, size in (self.client_messages if sender == "client" else self.server_messages):
-                if name not in theirs:
-                    lines.append(f"{sender:<6} {name:<18} {size:>+5} B  (a new message)")
-                elif theirs[name] != size:
-                    lines.append(f"{sender:<6} {name:<18} {size - theirs[name]:>+5} B  (was {theirs[name]} B)")
-        return lines
-
-    def line(self) -> str:
-        return (f"{self.label:<9} client {len(self.client_messages)} messages {self.client_bytes:>5} bytes | "
-                f"server {len(self.server_messages)} messages {self.server_bytes:>5} bytes | "
-                f"{self.round_trips} round trip{'s' if self.round_trips != 1 else ''}")
-
-
-def handshake_traffic(trace: HandshakeTrace) -> Traffic:
-    """Count a captured handshake: each side's handshake messages, the bytes each side put on the
-    wire before its first application data (record headers, encryption overhead and
-    ChangeCipherSpec included), and the round trips the client waited for before its request.
-
-    Capture with ``tickets=False``: TLS 1.3 session tickets come after the handshake and would be
-    counted as server messages.
-    """
-    conversation = trace.conversation
-    if not trace.result.ok:
-        raise ProfileError(f"this handshake failed ({trace.failed_at or 'see trace.result'}); "
-                           "count the traffic of a successful one")
-    first_data: dict[str, int] = {}
-    messages: dict[str, list[tuple[str, int]]] = {"client": [], "server": []}
-    round_trips, previous = 0, "client"
-    for message in conversation.messages:
-        sender = message.sender
-        is_data = isinstance(message.payload, ApplicationData) or (
-            isinstance(message.payload, OpaqueRecord) and message.payload.content_type == 23)
-        if is_data:
-            first_data.setdefault(sender, message.record_offset)
-        if sender in first_data:
-            continue
-        if "client" not in first_data and sender == "server" and previous == "client":
-            round_trips += 1
-        previous = sender
-        if isinstance(message.payload, HandshakeMessage) or (
-                isinstance(message.payload, OpaqueRecord) and message.payload.known_as == "Finished"):
-            messages[sender].append((message.name, message.size))
-    sizes = {sender: sum(record.size for record in read_records(trace.stream(sender), sender)
-                         if record.offset < first_data.get(sender, float("inf")))
-             for sender in ("client", "server")}
-    version = trace.result.version.replace("TLSv", "")
-    return Traffic(trace.result.mutual, version, tuple(messages["client"]), tuple(messages["server"]), sizes["client"], sizes["server"],
-                   round_trips)
-
-
-def compare_traffic(server: IssuedCertificate, client: IssuedCertificate, *, trust: Trust,
-                    versions: Sequence[str] = ("1.3", "1.2")) -> list[Traffic]:
-    """Capture the same connection as TLS and as mutual TLS in each version and count each one.
-
-    For byte counts that are the same on every run, use Ed25519 certificates: ECDSA signatures
-    vary in length by a byte or two from one handshake to the next.
-    """
-    return [handshake_traffic(capture_handshake(server, client if mutual else None, trust=trust, mutual=mutual,
-                                                tls_version=version, tickets=False))
-            for version in versions for mutual in (False, True)]
-
-
-def plot_traffic(rows: Sequence[Traffic]):
-    """Bytes each side sent during the handshake, one group of bars per row. Returns the ``Figure``."""
-    if not rows:
-        raise ProfileError("no traffic rows to plot: give the result of handshake_traffic() for each capture")
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    positions = range(len(rows))
-    width = 0.38
-    client = ax.barh([p - width / 2 for p in positions], [r.client_bytes for r in rows], width,
-                     label="client sent", color="#d97706")
-    server = ax.barh([p + width / 2 for p in positions], [r.server_bytes for r in rows], width,
-                     label="server sent", color="#2563eb")
-    for bars in (client, server):
-        ax.bar_label(bars, padding=3, fontsize=8)
-    ax.set_yticks(list(positions), [f"{r.label} ({r.round_trips} RTT)" for r in rows])
-    ax.invert_yaxis()
-    ax.set_xlabel("bytes on the wire before application data")
-    ax.margins(x=0.15)
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    plt.close(fig)
-    return fig
 
 
 # --------------------------------------------------------------------------------------------
 # The cryptography a client certificate adds
 
 
-@dataclass(frozen=True)
-class SignatureCost:
+@dataclass(frozen=True, repr=False)
+class SignatureCost(Shown):
     """Median time of one signature and one verification with a key type, in microseconds."""
 
     key_type: str
     sign_us: float
     verify_us: float
 
-    def line(self) -> str:
+    def __str__(self) -> str:
         return (f"{_KEY_LABELS[self.key_type]:<12} sign {self.sign_us:7.1f} us   verify {self.verify_us:7.1f} us")
 
 
@@ -510,7 +329,7 @@ def signature_costs(key_types: Sequence[str] = ("ecdsa-p256", "rsa-2048", "ed255
     message = bytes(range(48))  # the size of a SHA-384 transcript hash, near enough to any
     for key_type in key_types:
         if key_type not in KEY_TYPES:
-            raise ProfileError(f"unknown key type {key_type!r}; choose one of: {', '.join(KEY_TYPES)}")
+            raise UsageError(f"unknown key type {key_type!r}; choose one of: {', '.join(KEY_TYPES)}")
         sign, verify = _signer(key_type)
         signature = sign(message)
         rows.append(SignatureCost(key_type, _median_us(lambda: sign(message), repeats),
@@ -545,8 +364,8 @@ def _median_us(operation, repeats: int) -> float:
 # A fleet of client certificates
 
 
-@dataclass(frozen=True)
-class IssuanceTiming:
+@dataclass(frozen=True, repr=False)
+class IssuanceTiming(Shown):
     """How long a CA took to make ``count`` client certificates (fresh keys included)."""
 
     key_type: str
@@ -561,7 +380,7 @@ class IssuanceTiming:
     def per_second(self) -> float:
         return self.count / self.seconds
 
-    def line(self) -> str:
+    def __str__(self) -> str:
         return (f"{_KEY_LABELS[self.key_type]:<12} {self.count:>5} certificates in {self.seconds:.2f} s: "
                 f"{self.per_certificate_ms:.2f} ms each, {self.per_second:,.0f} per second")
 
@@ -570,7 +389,7 @@ def time_issuance(count: int, key_type: str = "ecdsa-p256") -> IssuanceTiming:
     """Issue ``count`` client certificates, each with a new random key pair, from a new CA,
     as a fleet's CA would: one key pair generated and one certificate signed per device."""
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ProfileError(f"count must be a whole number of certificates >= 1, not {count!r}")
+        raise UsageError(f"count must be a whole number of certificates >= 1, not {count!r}")
     ca = CertificateAuthority.create("Fleet CA", key_type=key_type)
     started = time.perf_counter()
     for device in range(count):
@@ -578,106 +397,3 @@ def time_issuance(count: int, key_type: str = "ecdsa-p256") -> IssuanceTiming:
     return IssuanceTiming(key_type, count, time.perf_counter() - started)
 
 
-@dataclass(frozen=True)
-class CrlSize:
-    """A CRL's size when it lists ``revoked`` certificates."""
-
-    revoked: int
-    der_bytes: int
-    pem_bytes: int
-
-    def line(self) -> str:
-        return f"{self.revoked:>5} revoked: {self.der_bytes:>7,} bytes (DER), {self.pem_bytes:>7,} bytes as PEM"
-
-
-def crl_sizes(revoked_counts: Sequence[int] = (0, 1, 10, 100, 1000), *, seed: str | None = "crl sizes",
-              key_type: str = "ecdsa-p256") -> list[CrlSize]:
-    """Revoke more and more certificates of one CA and measure its CRL each time.
-
-    Every server that checks revocation must download this file, and again whenever it changes.
-    With a ``seed`` the sizes are the same on every run.
-    """
-    counts = sorted(revoked_counts)
-    if not counts or counts[0] < 0:
-        raise ProfileError(f"revoked_counts must be numbers of certificates >= 0, not {revoked_counts!r}")
-    ca = CertificateAuthority.create("Fleet CA", seed=seed, key_type=key_type)
-    rows = []
-    for target in counts:
-        while len(ca.revoked_serials) < target:
-            ca.revoke(ca.issue_client(f"device-{len(ca.revoked_serials):06d}@fleet.example.test"))
-        crl = ca.crl
-        rows.append(CrlSize(target, len(crl.public_bytes(Encoding.DER)), len(crl.public_bytes(Encoding.PEM))))
-    return rows
-
-
-def crl_checking_context(server_certificate: IssuedCertificate, trust: CertificateAuthority, *,
-                         crl: bytes | None, tls_version: str | None = "1.3") -> ssl.SSLContext:
-    """A mutual-TLS server context that refuses revoked client certificates.
-
-    ``crl`` is the CRL (PEM) the server holds: a snapshot, taken when the caller fetched it, e.g.
-    ``ca.crl_pem``. With ``crl=None`` the server checks revocation but holds no CRL, and OpenSSL
-    then refuses *every* client ("unable to get certificate CRL"): checking fails closed.
-
-    ``VERIFY_CRL_CHECK_LEAF`` checks the client's own certificate, the one a fleet revokes; the
-    CAs above it would need their issuers' CRLs too (``VERIFY_CRL_CHECK_CHAIN``).
-    """
-    ctx = server_context(server_certificate, trust=trust, mutual=True, tls_version=tls_version)
-    ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
-    if crl is not None:
-        if b"-----BEGIN X509 CRL-----" not in crl:
-            raise ProfileError("crl must be a PEM CRL (ca.crl_pem), starting with -----BEGIN X509 CRL-----")
-        # ssl reads CRLs only from files (cadata takes certificates only).
-        with tempfile.TemporaryDirectory(prefix="mtlslib-") as directory:
-            path = Path(directory) / "crl.pem"
-            path.write_bytes(crl)
-            ctx.load_verify_locations(cafile=str(path))
-    return ctx
-
-
-def issue_short_lived(ca: CertificateAuthority, identity: str, *, minutes: float = 5, age_minutes: float = 0,
-                      key_type: str | None = None) -> IssuedCertificate:
-    """A client certificate valid for ``minutes`` from the moment it was issued, ``age_minutes``
-    ago (0: now). An ``age_minutes`` larger than ``minutes`` gives the certificate as it will be
-    once expired, which lets a notebook show the expiry without waiting for it."""
-    if not minutes > 0 or age_minutes < 0:
-        raise ProfileError(f"minutes must be > 0 and age_minutes >= 0, not {minutes!r} and {age_minutes!r}")
-    # One minute of grace before the start, for a verifier whose clock is a little behind the CA's.
-    issued = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0) - _dt.timedelta(minutes=age_minutes)
-    return ca.issue_client(identity, key_type=key_type,
-                           validity=(issued - _dt.timedelta(minutes=1), issued + _dt.timedelta(minutes=minutes)))
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One client's try at a server: accepted or not, and what each side reported."""
-
-    client: str
-    accepted: bool
-    client_saw: str
-    server_saw: str
-
-    def line(self) -> str:
-        verdict = "ACCEPTED" if self.accepted else "REFUSED "
-        return f"{verdict} {self.client}\n    client saw: {self.client_saw}\n    server saw: {self.server_saw}"
-
-    def __str__(self) -> str:
-        return self.line()
-
-
-def try_client(server_ctx: ssl.SSLContext, client: IssuedCertificate | None, trust: Trust, *,
-               tls_version: str | None = "1.3", timeout: float = DEFAULT_TIMEOUT) -> Attempt:
-    """Connect once to a server running ``server_ctx`` (on 127.0.0.1) with ``client``'s
-    certificate, send one message, and report what each side saw."""
-    client_ctx = client_context(trust, certificate=client, tls_version=tls_version)
-    who = client.identities[0].split(":", 1)[1] if client is not None and client.identities else "no certificate"
-    with LoopbackServer(server_ctx, timeout=timeout) as server:
-        try:
-            with connect(server.address, client_ctx, timeout=timeout) as connection:
-                answer = connection.request(_MESSAGE)
-            client_saw = answer.decode(errors="replace").strip() or "the server closed the connection"
-            accepted = bool(answer)
-        except (ssl.SSLError, OSError) as error:
-            client_saw, accepted = error_text(error), False
-    view = server.connections[0] if server.connections else None
-    server_saw = (view.error or f"verified {view.peer_subject}") if view is not None else "no connection"
-    return Attempt(who, accepted and view is not None and view.error is None, client_saw, server_saw)

@@ -1,0 +1,187 @@
+"""mtlslib.lessons.scenarios: how results print, the contexts built with the public ssl API, and errors."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+from IPython.lib.pretty import pretty
+
+from mtlslib.display import Table
+from mtlslib.errors import UsageError
+from mtlslib.lessons.scenarios import (
+    CATALOGUE,
+    SCENARIOS,
+    CryptographyVerdict,
+    Disagreements,
+    Expected,
+    ScenarioReport,
+    catalogue,
+    client_ctx,
+    contexts,
+    disagreement_table,
+    examine,
+    model,
+    report,
+    server_ctx,
+    setups,
+    summary_table,
+    unverified_client_ctx,
+)
+from mtlslib.pki import CertificateAuthority
+
+SOME = [SCENARIOS[name] for name in ("valid", "expired", "cn-only", "rsa-1024", "mtls-wrong-identity",
+                                     "mtls-no-certificate", "revoked")]
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return {scenario.name: scenario.run() for scenario in SOME}
+
+
+# -- the unverified context, built with the public API --------------------------------------------
+
+
+def test_the_unverified_context_is_what_ssl_create_unverified_context_makes():
+    ours = unverified_client_ctx()
+    theirs = ssl._create_unverified_context(protocol=ssl.PROTOCOL_TLS_CLIENT)
+    assert (ours.protocol, ours.verify_mode, ours.check_hostname) == (ssl.PROTOCOL_TLS_CLIENT, ssl.CERT_NONE, False)
+    for setting in ("protocol", "verify_mode", "check_hostname", "options", "verify_flags", "minimum_version",
+                    "maximum_version", "hostname_checks_common_name", "post_handshake_auth"):
+        assert getattr(ours, setting) == getattr(theirs, setting), setting
+    assert ours.get_ca_certs() == theirs.get_ca_certs() == []
+    assert [c["name"] for c in ours.get_ciphers()] == [c["name"] for c in theirs.get_ciphers()]
+
+
+def test_the_unverified_context_scenario_still_accepts_an_attackers_certificate():
+    scenario = SCENARIOS["unverified-context"]
+    assert scenario.setup.client is unverified_client_ctx
+    outcome = scenario.run()
+    assert outcome.accepted and outcome.stage == "done"
+    assert outcome.result.client_saw.peer_subject == "CN=localhost"
+    assert outcome.reply == "hello anonymous (no client certificate)"
+    assert scenario.explain().summary() == "valid only because 1 failing check is not enforced"
+
+
+def test_contexts_take_any_trust_the_package_understands():
+    root = CertificateAuthority.create("Contexts Root", seed="lessons contexts")
+    for trust in (root, [root], root.certificate, [root.certificate], root.cert_pem, root.cert_pem.decode()):
+        assert len(client_ctx(trust).get_ca_certs()) == 1
+    assert client_ctx(()).get_ca_certs() == []
+    server = server_ctx(root.issue_server("localhost"), client_trust=root, verify_mode=ssl.CERT_REQUIRED)
+    assert len(server.get_ca_certs()) == 1 and server.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_crls_are_loaded_through_temporary_files():
+    root = CertificateAuthority.create("CRL Root", seed="lessons crls")
+    ctx = client_ctx(root, crls=[root.crl], verify_flags=ssl.VERIFY_CRL_CHECK_LEAF)
+    assert ctx.cert_store_stats()["crl"] == 1
+    assert ctx.verify_flags & ssl.VERIFY_CRL_CHECK_LEAF
+
+
+# -- how results print -----------------------------------------------------------------------------
+
+
+def test_an_outcome_prints_one_way_and_says_it_in_a_few_words(outcomes):
+    valid, expired = outcomes["valid"], outcomes["expired"]
+    assert str(valid).splitlines()[0] == "ACCEPTED (TLSv1.3)"
+    assert str(valid).splitlines()[1:] == ["  client saw: server certificate CN=localhost",
+                                           "  server saw: no client certificate",
+                                           "  application answered: hello anonymous (no client certificate)"]
+    assert str(expired).startswith("REFUSED by the client: certificate has expired\n  client: ")
+    assert "(received alert: certificate expired)" in str(expired)
+    assert pretty(expired) == str(expired)
+    for outcome in (valid, expired):
+        assert not hasattr(outcome, "lines") and not hasattr(outcome, "short")
+    assert (valid.verdict, expired.verdict) == ("accepted", "client refuses")
+    assert outcomes["rsa-1024"].verdict == "server refuses at load"
+    assert str(outcomes["rsa-1024"]).startswith("REFUSED before any connection: the server cannot load")
+    assert outcomes["mtls-wrong-identity"].verdict == "refused by the application"
+    assert str(outcomes["mtls-wrong-identity"]).startswith("TLS OK, then REFUSED by the server application: 403")
+
+
+def test_expected_and_cryptography_verdicts_print_as_text():
+    assert str(Expected()) == "accepted"
+    assert str(Expected("client", "certificate has expired")) == "refused by the client: certificate has expired"
+    assert str(Expected("server")) == "refused by the server"
+    assert str(CryptographyVerdict(None, "nothing sent")) == "not applicable: nothing sent"
+    assert str(CryptographyVerdict(False, "expired")) == "refuses: expired"
+    assert str(CryptographyVerdict(True, "")) == "accepts"
+    assert pretty(Expected()) == "accepted"
+
+
+def test_a_scenario_report_says_everything_in_order():
+    shown = examine("expired")
+    assert isinstance(shown, ScenarioReport)
+    lines = str(shown).splitlines()
+    assert lines[0] == "expired: The server's certificate has expired"
+    assert lines[1] == "OpenSSL:      REFUSED by the client: certificate has expired"
+    assert lines[2].startswith("              client: [SSL: CERTIFICATE_VERIFY_FAILED]")
+    assert lines[4] == "cryptography: refuses: cert is not valid at validation time"
+    assert lines[5] == "explainer:"
+    assert any(line.startswith("  >>") for line in lines)
+    assert lines[-1].startswith("why:          Valid in 2000")
+    assert len(str(examine(SCENARIOS["expired"], full_table=True)).splitlines()) > len(lines)
+    assert pretty(shown) == str(shown)
+
+
+def test_a_report_says_what_a_fix_lets_in_and_when_nothing_reached_a_verifier():
+    text = str(examine("mtls-optional-anonymous"))
+    assert "explainer:    nothing to explain: no certificate reached a verifier" in text
+    assert "lets in:      anonymous clients" in text
+    assert "disagreement: cryptography's verifier has no revocation support at all" in str(examine("revoked"))
+
+
+@pytest.mark.parametrize("bad", ["expird", 42, ["valid"]])
+def test_examine_refuses_what_is_not_a_scenario(bad):
+    with pytest.raises(UsageError):
+        examine(bad)
+
+
+def _old_alignment(table: Table) -> str:
+    """How the summary used to be printed: every column left-aligned, separator under the headers."""
+    rows = [table.headers, *table.rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(table.headers))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def test_the_summary_is_a_display_table_aligned_as_before(outcomes):
+    table = summary_table(SOME, outcomes)
+    assert isinstance(table, Table)
+    assert table.headers == ("scenario", "checks", "OpenSSL (the handshake)", "reason", "cryptography", "explainer")
+    assert [row[0] for row in table.rows] == [s.name for s in SOME]
+    assert table.rows[0][1:] == ("server's cert", "accepted", "-", "accepts", "agrees")
+    assert table.rows[4][1:4] == ("client's cert", "refused by the application", "403 forbidden: mallory@example.test "
+                                  "is not alice@example.test")
+    assert str(table) == _old_alignment(table)
+    assert "<table>" in table._repr_html_()
+
+
+def test_the_disagreements_print_as_before_and_as_a_table(outcomes):
+    found = disagreement_table(SOME, outcomes)
+    assert isinstance(found, Disagreements)
+    assert [d.scenario for d in found] == ["cn-only", "revoked"] and len(found) == 2
+    assert str(found).splitlines() == [
+        "cn-only: OpenSSL accepts, cryptography refuses", f"    {SCENARIOS['cn-only'].disagreement}",
+        "revoked: OpenSSL refuses, cryptography accepts", f"    {SCENARIOS['revoked'].disagreement}"]
+    assert found.table.rows[0][:3] == ("cn-only", "accepts", "refuses")
+    assert pretty(found) == str(found)
+
+
+# -- layout ----------------------------------------------------------------------------------------
+
+
+def test_the_catalogue_is_built_from_public_setups():
+    assert catalogue.CATALOGUE is CATALOGUE
+    for scenario in CATALOGUE:
+        module = getattr(scenario.build, "__module__", "")
+        assert module == setups.__name__, scenario.name
+    assert all(not name.startswith("_") for name in setups.__all__)
+    for module in (model, contexts, report):
+        assert module.__all__
+
+
+def test_scenario_names_are_unique():
+    assert len({s.name for s in CATALOGUE}) == len(CATALOGUE) == len(SCENARIOS)
