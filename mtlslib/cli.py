@@ -365,7 +365,7 @@ def _run_explain(args) -> int:
     crls = [crl for path in args.crl for crl in load_crls(read_file(path), str(path))]
     explanation = explain(chain, trust, purpose=args.purpose, name=args.name, at=args.at, crls=crls,
                           profile=args.profile)
-    print(explanation.table())
+    print(explanation)
     return {"valid": 0, "invalid": EXIT_INVALID}.get(explanation.verdict, EXIT_UNDECIDED)
 
 

@@ -18,7 +18,17 @@ __all__ = ["Shown", "Table", "shorten"]
 
 
 class Shown:
-    """Mixin: a result whose notebook display is its ``str()`` (subclasses write ``__str__``)."""
+    """Mixin: a result whose notebook display is its ``str()`` (subclasses write ``__str__``).
+
+    IPython looks for ``_repr_pretty_`` class by class along the MRO and takes the first class's own
+    ``__repr__`` when it finds one first, as on every dataclass; so each subclass gets the method in
+    its own namespace.
+    """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "_repr_pretty_" not in vars(cls):
+            cls._repr_pretty_ = Shown._repr_pretty_
 
     def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))

@@ -45,3 +45,18 @@ def test_a_shown_result_displays_as_its_text():
 def test_shorten_cuts_long_values_for_messages():
     assert shorten("x" * 100, 10) == "xxxxxxx..."
     assert shorten("short") == "short"
+
+
+def test_a_shown_dataclass_displays_as_its_text_in_ipython():
+    from dataclasses import dataclass
+
+    from IPython.lib.pretty import pretty
+
+    @dataclass
+    class Result(Shown):
+        value: int
+
+        def __str__(self):
+            return f"the value is {self.value}"
+
+    assert pretty(Result(3)) == "the value is 3"  # not Result(value=3)

@@ -12,7 +12,6 @@ from mtlslib.errors import UsageError
 from mtlslib.lessons.scenarios import (
     CATALOGUE,
     SCENARIOS,
-    CryptographyVerdict,
     Disagreements,
     Expected,
     ScenarioReport,
@@ -29,6 +28,7 @@ from mtlslib.lessons.scenarios import (
     unverified_client_ctx,
 )
 from mtlslib.pki import CertificateAuthority
+from mtlslib.verification import Verdict
 
 SOME = [SCENARIOS[name] for name in ("valid", "expired", "cn-only", "rsa-1024", "mtls-wrong-identity",
                                      "mtls-no-certificate", "revoked")]
@@ -60,7 +60,7 @@ def test_the_unverified_context_scenario_still_accepts_an_attackers_certificate(
     assert outcome.accepted and outcome.stage == "done"
     assert outcome.result.client_saw.peer_subject == "CN=localhost"
     assert outcome.reply == "hello anonymous (no client certificate)"
-    assert scenario.explain().summary() == "valid only because 1 failing check is not enforced"
+    assert scenario.explain().conclusion == "valid only because 1 failing check is not enforced"
 
 
 def test_contexts_take_any_trust_the_package_understands():
@@ -104,9 +104,9 @@ def test_expected_and_cryptography_verdicts_print_as_text():
     assert str(Expected()) == "accepted"
     assert str(Expected("client", "certificate has expired")) == "refused by the client: certificate has expired"
     assert str(Expected("server")) == "refused by the server"
-    assert str(CryptographyVerdict(None, "nothing sent")) == "not applicable: nothing sent"
-    assert str(CryptographyVerdict(False, "expired")) == "refuses: expired"
-    assert str(CryptographyVerdict(True, "")) == "accepts"
+    assert str(Verdict(None, "nothing sent")) == "not applicable: nothing sent"
+    assert str(Verdict(False, "expired")) == "refuses: expired"
+    assert str(Verdict(True, "")) == "accepts"
     assert pretty(Expected()) == "accepted"
 
 

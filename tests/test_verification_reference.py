@@ -179,14 +179,6 @@ def test_an_explanation_prints_itself_and_its_problems(pki):
     assert "<table>" in explanation._repr_html_() and "Hostname mismatch" in problems._repr_html_()
 
 
-def test_the_transitional_spellings_say_the_same(pki):
-    root, _, server, _ = pki
-    explanation = explain(server, root, name="localhost")
-    assert explanation.table() == str(explanation)
-    assert explanation.table(problems_only=True) == str(explanation.problems)
-    assert explanation.summary() == explanation.conclusion == "valid: every check passed"
-
-
 def test_an_agreement_prints_as_one_line_and_takes_verdicts(pki):
     root, _, server, _ = pki
     cases = [SimpleNamespace(id=name) for name in ("localhost", "www.example.test", "not a name!")]

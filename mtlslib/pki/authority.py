@@ -124,6 +124,13 @@ _CA_KEY_USAGE = x509.KeyUsage(
 )
 
 
+def _has_reserved_constraints(certificate: x509.Certificate) -> bool:
+    try:
+        return extension(certificate, x509.NameConstraints) == reserved_names_constraints()
+    except ValueError:  # a CA broken on purpose (empty name constraints...): not one of ours
+        return False
+
+
 class CertificateAuthority(CertificateAndKey):
     """A certificate authority: a root (``create``) or an intermediate (``create_intermediate``).
 
@@ -142,9 +149,7 @@ class CertificateAuthority(CertificateAndKey):
         # The intermediates between this CA and the root, nearest first; a loaded intermediate has
         # no parent object, so it keeps the ones that followed it in its file.
         self.chain = parent._chain_for_children if parent is not None else tuple(chain)
-        constraints = extension(certificate, x509.NameConstraints)
-        self._reserved_only = (parent is not None and parent._reserved_only) or (
-            constraints is not None and constraints == reserved_names_constraints())
+        self._reserved_only = (parent is not None and parent._reserved_only) or _has_reserved_constraints(certificate)
         self._issued = 0
         self._revoked: list[x509.RevokedCertificate] = []
 

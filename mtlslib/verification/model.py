@@ -209,14 +209,6 @@ class Explanation(Shown):
     def __str__(self) -> str:
         return _text(self, problems_only=False)
 
-    # Transitional spellings, kept while mtlslib/cli.py and mtlslib/lessons/scenarios still call them:
-    # print(explanation), print(explanation.problems) and explanation.conclusion replace them.
-    def table(self, *, problems_only: bool = False) -> str:
-        return _text(self, problems_only=problems_only)
-
-    def summary(self) -> str:
-        return self.conclusion
-
 
 @dataclass(frozen=True)
 class Problems(Shown):

@@ -1,7 +1,7 @@
 """Breaking verification: real scenarios run against OpenSSL and cryptography.
 
 - :mod:`.model`: :class:`Scenario`, its :class:`Setup`, and what a run reports (:class:`Outcome`,
-  :class:`Expected`, :class:`CryptographyVerdict`);
+  :class:`Expected`);
 - :mod:`.contexts`: the deliberately misconfigurable ``ssl`` contexts the scenarios use;
 - :mod:`.setups` and :mod:`.catalogue`: every scenario's certificates and contexts, and the
   :data:`CATALOGUE` of them;
@@ -10,7 +10,7 @@
 
 from .catalogue import CATALOGUE, SCENARIOS, run_all
 from .contexts import client_ctx, server_ctx, unverified_client_ctx
-from .model import CryptographyVerdict, Expected, Outcome, Scenario, Setup, exchange
+from .model import Expected, Outcome, Scenario, Setup, exchange
 from .report import (
     Disagreement,
     Disagreements,
@@ -23,7 +23,6 @@ from .report import (
 
 __all__ = [
     "CATALOGUE",
-    "CryptographyVerdict",
     "Disagreement",
     "Disagreements",
     "Expected",

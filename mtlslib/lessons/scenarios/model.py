@@ -4,20 +4,18 @@ A :class:`Scenario` builds its :class:`Setup` (each side's ``ssl`` context, and 
 store the verifying side sees), runs one real TLS handshake and one request on 127.0.0.1, and
 reports in an :class:`Outcome` what each side saw: who refused, OpenSSL's reason, the alert the
 other side received, or that the connection was accepted and what the application answered. An
-:class:`Expected` is the outcome a scenario predicts; a :class:`CryptographyVerdict` is what
+:class:`Expected` is the outcome a scenario predicts; a :class:`~mtlslib.verification.Verdict` is what
 ``cryptography``'s verifier decides about the same certificates.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
 from cryptography import x509
-from cryptography.x509 import verification
 
 from mtlslib.display import Shown
 from mtlslib.tls import (
@@ -28,9 +26,15 @@ from mtlslib.tls import (
     reply_with_identity,
     run_between,
 )
-from mtlslib.verification import Explanation, Settings, explain
+from mtlslib.verification import (
+    Explanation,
+    Settings,
+    Verdict,
+    cryptography_verdict,
+    explain,
+)
 
-__all__ = ["CryptographyVerdict", "exchange", "Expected", "Outcome", "Scenario", "Setup"]
+__all__ = ["exchange", "Expected", "Outcome", "Scenario", "Setup"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,20 +139,6 @@ class Expected(Shown):
         return text + (f": {self.reason}" if self.reason else "")
 
 
-@dataclass(frozen=True, repr=False)
-class CryptographyVerdict(Shown):
-    """What cryptography's ``PolicyBuilder`` verifier decides (``accepted`` is None when it does
-    not apply: nothing presented, or a scenario about an OpenSSL setting)."""
-
-    accepted: bool | None
-    reason: str
-
-    def __str__(self) -> str:
-        if self.accepted is None:
-            return f"not applicable: {self.reason}"
-        return ("accepts" if self.accepted else "refuses") + (f": {self.reason}" if self.reason else "")
-
-
 # --------------------------------------------------------------------------------------------
 # Running a handshake with any two contexts
 
@@ -239,26 +229,14 @@ class Scenario:
         return explain(list(setup.presented), list(setup.trust), purpose=self.side, name=name, crls=setup.crls,
                        settings=settings)
 
-    def cryptography_verdict(self) -> CryptographyVerdict:
+    def cryptography_verdict(self) -> Verdict:
         """What cryptography's verifier decides about the presented chain, with the same trust
         store and (for a server) the same expected name."""
         setup = self.setup
         if self.cryptography is None:
-            return CryptographyVerdict(None, self.cryptography_note or "nothing for it to verify")
-        leaf, *intermediates = setup.presented
-        builder = verification.PolicyBuilder().store(verification.Store(list(setup.trust)))
-        try:
-            if self.side == "server":
-                try:
-                    subject = verification.IPAddress(ipaddress.ip_address(setup.server_hostname))
-                except ValueError:
-                    subject = verification.DNSName(setup.server_hostname)
-                builder.build_server_verifier(subject).verify(leaf, intermediates)
-            else:
-                builder.build_client_verifier().verify(leaf, intermediates)
-        except verification.VerificationError as error:
-            return CryptographyVerdict(False, _short_cryptography_error(error))
-        return CryptographyVerdict(True, "")
+            return Verdict(None, self.cryptography_note or "nothing for it to verify")
+        name = setup.server_hostname if self.side == "server" else None
+        return cryptography_verdict(list(setup.presented), list(setup.trust), purpose=self.side, name=name)
 
     def __str__(self) -> str:
         return f"{self.name}: {self.title}"
@@ -274,12 +252,6 @@ def _reason(error: str | None) -> str | None:
     if error.startswith("[") and "] " in error:  # "[SSL: EE_KEY_TOO_SMALL] ee key too small"
         return error.split("] ", 1)[1]
     return error
-
-
-def _short_cryptography_error(error: Exception) -> str:
-    text = str(error)
-    text = text.split(" (encountered processing", 1)[0]
-    return text.removeprefix("validation failed: ")
 
 
 def _outcome(result: HandshakeResult, reply: str | None) -> Outcome:

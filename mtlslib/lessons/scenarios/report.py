@@ -13,10 +13,10 @@ from typing import Iterable
 
 from mtlslib.display import Shown, Table
 from mtlslib.errors import UsageError
-from mtlslib.verification import Explanation
+from mtlslib.verification import Explanation, Verdict
 
 from .catalogue import CATALOGUE, SCENARIOS, run_all
-from .model import CryptographyVerdict, Outcome, Scenario
+from .model import Outcome, Scenario
 
 __all__ = ["Disagreement", "Disagreements", "disagreement_table", "examine", "ScenarioReport", "show",
            "summary_table"]
@@ -31,7 +31,7 @@ class ScenarioReport(Shown):
 
     scenario: Scenario
     outcome: Outcome
-    cryptography: CryptographyVerdict
+    cryptography: Verdict
     explanation: Explanation | None
     full_table: bool = False
 
@@ -45,7 +45,7 @@ class ScenarioReport(Shown):
             lines.append("explainer:    nothing to explain: no certificate reached a verifier")
         else:
             lines.append("explainer:")
-            checks = self.explanation.table(problems_only=not self.full_table)
+            checks = str(self.explanation if self.full_table else self.explanation.problems)
             lines += ["  " + line for line in checks.splitlines()]
         if scenario.disagreement:
             lines.append(f"disagreement: {scenario.disagreement}")
