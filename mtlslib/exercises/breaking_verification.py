@@ -9,12 +9,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
-from cryptography.x509 import verification
-
 from mtlslib.exercises import attempt, expect, well_done
 from mtlslib.lessons.scenarios import SCENARIOS
 from mtlslib.pki import CertificateAuthority, IssuedCertificate
 from mtlslib.tls import handshake
+from mtlslib.verification import cryptography_verdict, handshake_verdict
 
 __all__ = ["PREDICTION_SCENARIOS", "check_accepted_by_openssl_only", "check_client_purpose_refusal",
            "check_path_length_violation", "check_predictions"]
@@ -85,8 +84,8 @@ def _hint(reason: str) -> str:
 
 
 def _server_reason(leaf, root: CertificateAuthority) -> tuple[bool, str]:
-    result = handshake(leaf, trust=root, check_purpose=False)
-    return result.ok, result.client_saw.error or ""
+    verdict = handshake_verdict(leaf, root, check_purpose=False)
+    return bool(verdict.accepted), verdict.reason
 
 
 def _expect_certificate(value, function_name: str, what: str) -> None:
@@ -121,14 +120,8 @@ def check_accepted_by_openssl_only(build: Callable[[CertificateAuthority], Issue
     _expect_certificate(leaf, name, "server certificate")
     ok, reason = _server_reason(leaf, root)
     expect(ok, f"Python's ssl refused it ({reason}); it must accept the certificate. Hint: {_hint(reason)}")
-    verifier = verification.PolicyBuilder().store(verification.Store([root.certificate])) \
-        .build_server_verifier(verification.DNSName("localhost"))
-    try:
-        verifier.verify(leaf.certificate, list(leaf.chain))
-    except verification.VerificationError as error:
-        refusal = str(error).split(" (encountered processing", 1)[0].removeprefix("validation failed: ")
-    else:
-        refusal = None
+    verdict = cryptography_verdict(leaf, root, name="localhost")
+    refusal = None if verdict.accepted else verdict.reason
     expect(refusal is not None, "cryptography accepted it too. Look for a rule the web PKI enforces and OpenSSL, "
                                 "as Python configures it, does not: where does each look for the server's name?")
     well_done(f"Python's ssl accepts it, cryptography refuses it ({refusal})")
