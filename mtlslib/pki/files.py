@@ -175,15 +175,18 @@ def _looks_like_der(data: bytes) -> bool:
     return 2 + count + int.from_bytes(data[2:2 + count], "big") == len(data)
 
 
+def _expect_pem(data: bytes, source: str, marker: bytes, what: str, openssl_command: str, example: str) -> None:
+    if _looks_like_der(data):
+        raise CertificateLoadError(f"{source}: this is DER (binary), not PEM; convert it with "
+                                   f"`openssl {openssl_command} -inform DER -in {source} -out {example}`")
+    if marker not in data:
+        block = "-----BEGIN CERTIFICATE-----" if what == "certificate" else "-----BEGIN PRIVATE KEY-----"
+        raise CertificateLoadError(f"{source}: no PEM {what} in it (expected a '{block}' block)")
+
+
 def load_pem_certificates(data: bytes, source: str = "<bytes>") -> list[x509.Certificate]:
     """All certificates in PEM ``data``; a clear :class:`CertificateLoadError` otherwise."""
-    if _looks_like_der(data):
-        raise CertificateLoadError(
-            f"{source}: this is DER (binary), not PEM; convert it with "
-            f"`openssl x509 -inform DER -in {source} -out cert.pem`"
-        )
-    if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise CertificateLoadError(f"{source}: no PEM certificate in it (expected a '-----BEGIN CERTIFICATE-----' block)")
+    _expect_pem(data, source, b"-----BEGIN CERTIFICATE-----", "certificate", "x509", "cert.pem")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. a non-positive serial: loadable, and not this loader's verdict
@@ -195,13 +198,7 @@ def load_pem_certificates(data: bytes, source: str = "<bytes>") -> list[x509.Cer
 def load_pem_private_key(data: bytes, source: str = "<bytes>", password: Password = None):
     """The private key in PEM ``data``; a clear :class:`CertificateLoadError` otherwise."""
     password = password_bytes(password)
-    if _looks_like_der(data):
-        raise CertificateLoadError(
-            f"{source}: this is DER (binary), not PEM; convert it with "
-            f"`openssl pkey -inform DER -in {source} -out key.pem`"
-        )
-    if b"PRIVATE KEY-----" not in data:
-        raise CertificateLoadError(f"{source}: no PEM private key in it (expected a '-----BEGIN PRIVATE KEY-----' block)")
+    _expect_pem(data, source, b"PRIVATE KEY-----", "private key", "pkey", "key.pem")
     try:
         return serialization.load_pem_private_key(data, password)
     except TypeError:
