@@ -17,13 +17,16 @@ from hypothesis import strategies as st
 from mtlslib.display import Shown
 from mtlslib.errors import MtlsLibError
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.diffie_hellman import check_brute_force_secret, check_public_value_check, check_shared_secret
+from mtlslib.exercises.diffie_hellman import (
+    check_brute_force_secret,
+    check_public_value_check,
+    check_shared_secret,
+)
 from mtlslib.insecure.toy_dh import (
     CURVE25519_ORDER,
     INFINITY,
     InvalidPublicValue,
     Measurement,
-
     ToyCurve,
     ToyGroup,
     ToyMathError,
