@@ -12,6 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
+from mtlslib.insecure.toy_dh import (
+    CurvePoint,
+    Measurement,
+    ToyCurve,
+    attack_costs,
+    fit_growth,
+)
 from mtlslib.insecure.toy_dh.figures import (
     FigureError,
     _real_sum,
@@ -19,7 +26,6 @@ from mtlslib.insecure.toy_dh.figures import (
     curve_over_reals_figure,
     discrete_log_figure,
 )
-from mtlslib.insecure.toy_dh import CurvePoint, Measurement, ToyCurve, attack_costs, fit_growth
 
 CURVE = ToyCurve(2, 2, 17)
 

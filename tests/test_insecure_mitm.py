@@ -12,13 +12,20 @@ import urllib.parse
 
 import pytest
 
-from mtlslib.errors import NotLoopbackError, ProfileError
+from mtlslib.display import Shown
+from mtlslib.errors import NotLoopbackError, ServiceStateError, UsageError
 from mtlslib.exercises import ExerciseIncorrect
 from mtlslib.exercises.attacks import check_admin_service, check_bank_client_context
-from mtlslib.tls import HttpsService, Request, Response
-from mtlslib.insecure.mitm import Exchange, ManInTheMiddle, RelayedConnection, http_request, intercept, send_request
-from mtlslib.tls import client_context, connect
+from mtlslib.insecure.mitm import (
+    Exchange,
+    ManInTheMiddle,
+    RelayedConnection,
+    http_request,
+    intercept,
+    send_request,
+)
 from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import HttpsService, Request, Response, client_context, connect
 
 BANK = "www.bank.test"
 PASSWORD = "correct horse battery staple"
@@ -216,12 +223,17 @@ def test_the_relay_stays_on_loopback(bank, fake_bank):
 
 
 def test_the_relay_wants_an_issued_certificate(bank, fake_bank):
-    with pytest.raises(ProfileError, match="IssuedCertificate"):
+    with pytest.raises(UsageError, match="IssuedCertificate"):
         ManInTheMiddle(bank.address, fake_bank.cert_pem)
     relay = ManInTheMiddle(bank.address, fake_bank)
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(ServiceStateError, match="not running"):
         relay.address
     relay.stop()  # stopping a relay that never started is harmless
+    with relay:
+        with pytest.raises(ServiceStateError, match="already running"):
+            relay.start()
+    with pytest.raises(ServiceStateError, match="not running"):
+        relay.address
 
 
 def test_http_request_bytes():
@@ -229,7 +241,7 @@ def test_http_request_bytes():
         b"GET /admin HTTP/1.1\r\nHost: admin.test\r\nConnection: close\r\n\r\n")
     form = http_request("POST", "/login", host="bank.test", form={"user": "a b", "password": "p&q"})
     assert form.endswith(b"Content-Length: 23\r\nConnection: close\r\n\r\nuser=a+b&password=p%26q")
-    with pytest.raises(ProfileError, match="must start with '/'"):
+    with pytest.raises(UsageError, match="must start with '/'"):
         http_request("GET", "admin", host="admin.test")
 
 
@@ -324,3 +336,12 @@ def test_relayed_connection_tells_a_refusal_from_a_failure():
     unreachable = RelayedConnection(True, None, "ConnectionRefusedError: refused", b"GET / HTTP/1.1\r\n\r\n", b"")
     assert "the relay's connection to the real server failed" in str(unreachable)
     assert unreachable.leaked
+
+
+def test_what_the_relay_and_the_victim_saw_display_as_their_text():
+    relayed = RelayedConnection(True, None, None, b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 200 OK\r\n\r\nhi\n")
+    exchange = Exchange(b"GET /", b"HTTP/1.1 200 OK\r\n\r\nhi\n", None)
+    for shown in (relayed, exchange):
+        assert isinstance(shown, Shown)
+    assert str(exchange) == "HTTP/1.1 200 OK: hi"
+    assert "the relay read 18 bytes from the victim" in str(relayed)

@@ -14,15 +14,19 @@ from cryptography.hazmat.primitives.asymmetric import x25519 as real_x25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mtlslib.display import Shown
 from mtlslib.errors import MtlsLibError
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.diffie_hellman import check_brute_force_secret, check_public_value_check, check_shared_secret
+from mtlslib.exercises.diffie_hellman import (
+    check_brute_force_secret,
+    check_public_value_check,
+    check_shared_secret,
+)
 from mtlslib.insecure.toy_dh import (
     CURVE25519_ORDER,
     INFINITY,
     InvalidPublicValue,
     Measurement,
-
     ToyCurve,
     ToyGroup,
     ToyMathError,
@@ -73,6 +77,13 @@ def _sieve(limit: int) -> set[int]:
 def test_is_prime_agrees_with_a_sieve():
     primes = _sieve(20_000)
     assert [n for n in range(-5, 20_000) if is_prime(n)] == sorted(primes)
+
+
+def test_is_prime_is_the_package_primality_test():
+    from mtlslib import pki
+    from mtlslib.insecure import toy_dh
+
+    assert is_prime is pki.is_probable_prime and toy_dh.is_prime is pki.is_probable_prime
 
 
 @pytest.mark.parametrize("n", [561, 41041, 825265, 2047, 1373653, 25326001, 3215031751, 3825123056546413051])
@@ -344,6 +355,16 @@ def test_small_subgroup_attack_stops_at_the_first_query_with_the_check(secret_bi
     assert "attack stopped after 1 query" in str(attack)
 
 
+def test_small_subgroup_attack_shows_what_each_query_taught():
+    group = ToyGroup.with_small_subgroups(16)
+    attack = small_subgroup_attack(ToyServer(group, toy_secret("table", group.order)))
+    table = attack.congruence_table
+    assert table.headers == ("subgroup order r", "element of order r sent", "learned from Bob's answer")
+    assert [row[0] for row in table.rows] == [str(r) for r, _, _ in attack.congruences]
+    assert str(attack).startswith(str(table)) and f"secret = {attack.recovered}" in str(attack)
+    assert isinstance(attack, Shown) and not hasattr(attack, "table")
+
+
 def test_element_of_order_has_that_order():
     group = ToyGroup.with_small_subgroups(16)
     for r in group.small_subgroup_orders():
@@ -380,6 +401,17 @@ def test_man_in_the_middle_shares_a_key_with_each_side():
     assert mallory_reads[2] == "Pay 10 EUR to Bob" and bob[2] == "Pay 10 EUR to Mallory"
     assert alice[3] != mallory_sends[3] and bytes.fromhex(alice[3]) != b"Pay 10 EUR to Bob"
     assert mitm.relay("hello").rows[-1][2] == "hello"
+
+
+def test_results_print_as_their_text():
+    group = ToyGroup.of(23, 5)
+    exchange, mitm = toy_exchange(group, 6, 15), man_in_the_middle(group, 6, 15, (9, 13))
+    for result in (exchange, mitm):
+        assert isinstance(result, Shown) and not hasattr(result, "table") and repr(result) == str(result)
+    assert "Diffie-Hellman modulo 23" in str(exchange) and "<table>" in exchange._repr_html_()
+    assert "Mallory shares a key with each side" in str(mitm)
+    found = brute_force_log(group, exchange.alice_public)
+    assert str(found) == "x = 6, found by brute force in 6 operations" and isinstance(found, Shown)
 
 
 def test_man_in_the_middle_refuses_secrets_out_of_range():

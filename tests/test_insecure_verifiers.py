@@ -9,9 +9,14 @@ import pytest
 from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from mtlslib.errors import ProfileError
+from mtlslib.display import Shown
+from mtlslib.errors import ProfileError, UsageError
 from mtlslib.exercises import ExerciseIncorrect
-from mtlslib.exercises.attacks import check_basic_constraints_fix, check_goto_fail_fix, check_nul_byte_fix
+from mtlslib.exercises.attacks import (
+    check_basic_constraints_fix,
+    check_goto_fail_fix,
+    check_nul_byte_fix,
+)
 from mtlslib.insecure.verifiers import (
     GNUTLS_ERROR,
     SignatureCheck,
@@ -134,6 +139,7 @@ def test_real_verdicts_accept_a_genuine_certificate(public_ca, attacker_leaf):
     verdicts = genuine.real_verdicts()
     assert (verdicts.openssl, verdicts.cryptography) == ("accepted", "accepted") and not verdicts.both_refuse
     assert "OpenSSL (ssl, a real handshake): accepted" in str(verdicts)
+    assert isinstance(verdicts, Shown)
 
 
 def test_seeded_attack_certificates_are_reproducible(public_ca, attacker_leaf):
@@ -148,8 +154,10 @@ def test_seeded_attack_certificates_are_reproducible(public_ca, attacker_leaf):
 def test_attack_builders_refuse_bad_input(public_ca, attacker_leaf):
     with pytest.raises(ProfileError, match="hostname must be a DNS name"):
         forged_signature(public_ca, "www.bank.test\x00")
-    with pytest.raises(ProfileError, match="is a CA"):
+    with pytest.raises(UsageError, match="is a CA"):
         leaf_as_ca(public_ca, BANK)
+    with pytest.raises(UsageError, match="must be an IssuedCertificate"):
+        leaf_as_ca(attacker_leaf.cert_pem, BANK)
     with pytest.raises(ProfileError, match="hostname must be a DNS name"):
         nul_byte_name(public_ca, BANK, "")
 

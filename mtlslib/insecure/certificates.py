@@ -1,7 +1,8 @@
 """Certificates broken on purpose, for the chapter on breaking verification. INSECURE BY DESIGN.
 
 Everything here is built with ``cryptography``'s builders directly, never through the safe
-profiles of :mod:`mtlslib.pki` (whose defaults refuse to make most of these). Each function makes
+profiles of :mod:`mtlslib.pki` (whose defaults refuse to make most of these); names, validity
+windows, signing and the DER reader come from pki's public helpers. Each function makes
 one classic mistake, and its docstring says which check a correct verifier fails it on:
 
 * a leaf that signs itself, or one with a common name and no subjectAltName;
@@ -19,7 +20,6 @@ this one.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import ipaddress
 from typing import Iterable, Sequence
@@ -27,10 +27,20 @@ from typing import Iterable, Sequence
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from mtlslib.errors import ProfileError
-from mtlslib.pki import VALIDITY_PRESETS, CertificateAuthority, IssuedCertificate
+from mtlslib.pki import (
+    CertificateAuthority,
+    IssuedCertificate,
+    ca_subject,
+    encode,
+    general_name,
+    leaf_subject,
+    read_tlvs,
+    sign,
+    validity_window,
+)
 
 __all__ = ["build_certificate", "common_name_only", "derived_key", "empty_name_constraints_ca", "issue_leaf",
            "name_constrained_ca", "not_a_ca", "paired_with_wrong_key", "PRIVATE_CRITICAL_EXTENSION",
@@ -58,13 +68,18 @@ def _serial(label: str) -> int:
     return int.from_bytes(_digest("serial " + label)[:19], "big") | (1 << 150)
 
 
-def _window(validity) -> tuple[_dt.datetime, _dt.datetime]:
-    if isinstance(validity, str):
-        return VALIDITY_PRESETS[validity]
-    return validity
+def _san_entry(identity: str) -> x509.GeneralName:
+    """A subjectAltName entry: pki's :func:`~mtlslib.pki.general_name` for every name it accepts."""
+    try:
+        return general_name(identity)
+    except ProfileError:
+        return _permissive_general_name(identity)
 
 
-def _general_name(identity: str) -> x509.GeneralName:
+def _permissive_general_name(identity: str) -> x509.GeneralName:
+    # Deliberately permissive, and used only for the names pki.general_name refuses (a double
+    # wildcard, a space or a control character in a name...): a broken certificate must be able to
+    # carry exactly the name a verifier is to be tested on, taken as it is.
     try:
         return x509.IPAddress(ipaddress.ip_address(identity))
     except ValueError:
@@ -76,10 +91,6 @@ def _general_name(identity: str) -> x509.GeneralName:
     return x509.DNSName(identity)
 
 
-def _name(common_name: str | None) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [])
-
-
 def build_certificate(subject: x509.Name, public_key, signing_key, *, issuer: x509.Name | None = None,
                       extensions: Iterable[tuple[x509.ExtensionType, bool]] = (), validity="valid",
                       label: str, issuer_public_key=None) -> x509.Certificate:
@@ -87,7 +98,7 @@ def build_certificate(subject: x509.Name, public_key, signing_key, *, issuer: x5
     ``(extension, critical)`` pairs, taken as they are. ``issuer`` defaults to ``subject``
     (self-issued). The key identifiers come from ``public_key`` and ``issuer_public_key``
     (default: the signing key's) unless ``extensions`` brings its own."""
-    not_before, not_after = _window(validity)
+    not_before, not_after = validity_window(validity)
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer if issuer is not None else subject)
                .public_key(public_key).serial_number(_serial(label))
                .not_valid_before(not_before).not_valid_after(not_after))
@@ -100,16 +111,7 @@ def build_certificate(subject: x509.Name, public_key, signing_key, *, issuer: x5
     if x509.AuthorityKeyIdentifier not in given:
         authority = issuer_public_key if issuer_public_key is not None else signing_key.public_key()
         builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(authority), critical=False)
-    return _sign(builder, signing_key)
-
-
-def _sign(builder, signing_key) -> x509.Certificate:
-    if isinstance(signing_key, ec.EllipticCurvePrivateKey):
-        algorithm = hashes.SHA384() if signing_key.curve.key_size >= 384 else hashes.SHA256()
-        return builder.sign(signing_key, algorithm, ecdsa_deterministic=True)
-    if isinstance(signing_key, rsa.RSAPrivateKey):
-        return builder.sign(signing_key, hashes.SHA256())
-    return builder.sign(signing_key, None)
+    return sign(builder, signing_key, deterministic=True)
 
 
 def _leaf_extensions(names: Sequence[str], purposes: Sequence[str] | None, *, san: bool = True):
@@ -122,7 +124,7 @@ def _leaf_extensions(names: Sequence[str], purposes: Sequence[str] | None, *, sa
     if purposes:
         extensions.append((x509.ExtendedKeyUsage([_PURPOSES[p] for p in purposes]), False))
     if san:
-        extensions.append((x509.SubjectAlternativeName([_general_name(n) for n in names]), False))
+        extensions.append((x509.SubjectAlternativeName([_san_entry(n) for n in names]), False))
     return extensions
 
 
@@ -160,9 +162,8 @@ def issue_leaf(issuer: CertificateAuthority, *names: str, purposes: Sequence[str
         raise ProfileError("issue_leaf needs at least one name, e.g. issue_leaf(ca, 'localhost')")
     label = label or f"leaf {' '.join(names)} by {issuer.certificate.subject.rfc4514_string()}"
     key = key if key is not None else derived_key(label)
-    cn = common_name if common_name is not None else (names[0] if len(names[0]) <= 64 else None)
     extensions = [*_leaf_extensions(names, purposes, san=san), *extra_extensions]
-    cert = build_certificate(_name(cn), key.public_key(), issuer.private_key, issuer=issuer.certificate.subject,
+    cert = build_certificate(leaf_subject(common_name, names[0], None), key.public_key(), issuer.private_key, issuer=issuer.certificate.subject,
                              extensions=extensions, validity=validity, label=label)
     return IssuedCertificate(cert, key, chain=_chain_below(issuer))
 
@@ -176,7 +177,7 @@ def self_signed_leaf(*names: str, purposes: Sequence[str] = ("server",)) -> Issu
     ("self-signed certificate") unless the verifier trusts this very certificate."""
     label = "self-signed " + " ".join(names)
     key = derived_key(label)
-    cert = build_certificate(_name(names[0]), key.public_key(), key,
+    cert = build_certificate(leaf_subject(None, names[0], None), key.public_key(), key,
                              extensions=_leaf_extensions(names, purposes), label=label)
     return IssuedCertificate(cert, key)
 
@@ -195,7 +196,7 @@ def without_subject(issuer: CertificateAuthority, *names: str) -> IssuedCertific
     label = "no-subject " + " ".join(names)
     key = derived_key(label)
     extensions = [*_leaf_extensions(names, ("server",), san=False),
-                  (x509.SubjectAlternativeName([_general_name(n) for n in names]), True)]
+                  (x509.SubjectAlternativeName([_san_entry(n) for n in names]), True)]
     cert = build_certificate(x509.Name([]), key.public_key(), issuer.private_key, issuer=issuer.certificate.subject,
                              extensions=extensions, label=label)
     return IssuedCertificate(cert, key, chain=_chain_below(issuer))
@@ -221,7 +222,7 @@ def signed_by_wrong_key(issuer: CertificateAuthority, *names: str) -> IssuedCert
     label = "forged " + " ".join(names)
     key = derived_key(label)
     forger = derived_key("forger " + label)
-    cert = build_certificate(_name(names[0]), key.public_key(), forger, issuer=issuer.certificate.subject,
+    cert = build_certificate(leaf_subject(None, names[0], None), key.public_key(), forger, issuer=issuer.certificate.subject,
                              extensions=_leaf_extensions(names, ("server",)), label=label,
                              issuer_public_key=issuer.certificate.public_key())
     return IssuedCertificate(cert, key, chain=_chain_below(issuer))
@@ -250,35 +251,6 @@ def paired_with_wrong_key(certificate: IssuedCertificate) -> IssuedCertificate:
 _ECDSA_WITH_SHA1 = bytes.fromhex("300906072a8648ce3d0401")  # AlgorithmIdentifier { ecdsa-with-SHA1 }
 
 
-def _der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    body = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(content)) + content
-
-
-def _der_elements(data: bytes) -> list[bytes]:
-    """The TLVs of a DER SEQUENCE's content, each as its full encoding."""
-    elements, pos = [], 0
-    while pos < len(data):
-        length, header = data[pos + 1], 2
-        if length & 0x80:
-            count = length & 0x7F
-            length, header = int.from_bytes(data[pos + 2:pos + 2 + count], "big"), 2 + count
-        elements.append(data[pos:pos + header + length])
-        pos += header + length
-    return elements
-
-
-def _strip_header(tlv: bytes) -> bytes:
-    length = tlv[1]
-    return tlv[2 + (length & 0x7F if length & 0x80 else 0):]
-
-
 def sha1_signed(issuer: CertificateAuthority, *names: str) -> IssuedCertificate:
     """A leaf whose signature uses SHA-1 (ECDSA with SHA-1), broken for certificates since the
     SHAttered collision (2017). OpenSSL at security level 2 refuses it ("ca md too weak" when
@@ -290,13 +262,13 @@ def sha1_signed(issuer: CertificateAuthority, *names: str) -> IssuedCertificate:
     if not isinstance(issuer.private_key, ec.EllipticCurvePrivateKey):
         raise ProfileError("sha1_signed needs an issuer with an ECDSA key (key_type='ecdsa-p256')")
     template = issue_leaf(issuer, *names, label="sha1 " + " ".join(names))
-    tbs = _der_elements(template.certificate.tbs_certificate_bytes)[0]
-    fields = _der_elements(_strip_header(tbs))
+    (tbs,) = read_tlvs(template.certificate.tbs_certificate_bytes)
+    fields = [field.encoding for field in read_tlvs(tbs.content)]
     # TBSCertificate: [0] version, serialNumber, signature (the AlgorithmIdentifier), ...
     fields[2] = _ECDSA_WITH_SHA1
-    new_tbs = _der(0x30, b"".join(fields))
+    new_tbs = encode(0x30, b"".join(fields))
     signature = issuer.private_key.sign(new_tbs, ec.ECDSA(hashes.SHA1(), deterministic_signing=True))
-    der = _der(0x30, new_tbs + _ECDSA_WITH_SHA1 + _der(0x03, b"\x00" + signature))
+    der = encode(0x30, new_tbs + _ECDSA_WITH_SHA1 + encode(0x03, b"\x00" + signature))
     return IssuedCertificate(x509.load_der_x509_certificate(der), template.private_key, chain=template.chain)
 
 
@@ -319,7 +291,7 @@ def not_a_ca(parent: CertificateAuthority, name: str, *, basic_constraints: bool
     label = f"not-a-ca {name} {basic_constraints}"
     key = derived_key(label)
     extensions = _ca_extensions(None, basic_constraints=False if basic_constraints else None)
-    cert = build_certificate(_name(name), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
+    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
                              extensions=extensions, label=label)
     return _wrap_ca(cert, key, parent)
 
@@ -329,7 +301,7 @@ def sub_ca(parent: CertificateAuthority, name: str, *, path_length: int | None =
     it breaks the limit ("path length constraint exceeded")."""
     label = f"sub-ca {name} under {parent.certificate.subject.rfc4514_string()}"
     key = derived_key(label)
-    cert = build_certificate(_name(name), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
+    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
                              extensions=_ca_extensions(path_length), label=label)
     return _wrap_ca(cert, key, parent)
 
@@ -349,7 +321,7 @@ def name_constrained_ca(parent: CertificateAuthority, name: str, *, permitted: S
     key = derived_key(label)
     constraints = x509.NameConstraints(permitted_subtrees=[subtree(p) for p in permitted] or None,
                                        excluded_subtrees=[subtree(e) for e in excluded] or None)
-    cert = build_certificate(_name(name), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
+    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
                              extensions=[*_ca_extensions(0), (constraints, True)], label=label)
     return _wrap_ca(cert, key, parent)
 
@@ -361,6 +333,6 @@ def empty_name_constraints_ca(parent: CertificateAuthority, name: str) -> Certif
     label = f"empty-nc {name}"
     key = derived_key(label)
     empty = (x509.UnrecognizedExtension(ExtensionOID.NAME_CONSTRAINTS, b"\x30\x00"), True)  # SEQUENCE {}
-    cert = build_certificate(_name(name), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
+    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
                              extensions=[*_ca_extensions(0), empty], label=label)
     return _wrap_ca(cert, key, parent)

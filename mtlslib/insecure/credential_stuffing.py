@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
+from mtlslib.display import Shown, Table
 from mtlslib.errors import AttackBoundsError
 from mtlslib.lessons.use_cases import LoginService, Reply, login
 from mtlslib.pki import CertificateAuthority, IssuedCertificate, new_private_key
@@ -35,8 +36,8 @@ MAX_ATTEMPTS = 200
 
 
 @dataclass(frozen=True)
-class BotAttempt:
-    """One replayed pair and what the login service made of it."""
+class BotAttempt(Shown):
+    """One replayed pair and what the login service made of it; printed as one aligned line."""
 
     username: str
     password: str
@@ -51,7 +52,7 @@ class BotAttempt:
         """Whether the login handler saw this attempt at all (the TLS handshake let it through)."""
         return self.reply.refused is None
 
-    def line(self) -> str:
+    def __str__(self) -> str:
         return f"{self.username:<28} {self.password:<22} {self.reply.outcome}"
 
 
@@ -116,7 +117,7 @@ def scoreboard(attempts: Iterable[BotAttempt]) -> str:
             + (f": {', '.join(winners)}" if winners else ""))
 
 
-def results_table(results: Mapping[str, Mapping[str, Sequence[BotAttempt]]]) -> str:
+def results_table(results: Mapping[str, Mapping[str, Sequence[BotAttempt]]]) -> Table:
     """A table of who got in: one row per attacker, one column per service,
     ``results[attacker][service]`` being the bot's attempts."""
     columns = list(dict.fromkeys(service for row in results.values() for service in row))
@@ -129,11 +130,7 @@ def results_table(results: Mapping[str, Mapping[str, Sequence[BotAttempt]]]) -> 
 
     rows = [[attacker] + [cell(by_service[c]) if c in by_service else "-" for c in columns]
             for attacker, by_service in results.items()]
-    header = ["attacker"] + columns
-    widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip() for row in [header] + rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return Table(["attacker"] + columns, rows)
 
 
 def copy_from_stolen_laptop(certificate: IssuedCertificate) -> IssuedCertificate:

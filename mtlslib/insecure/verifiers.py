@@ -34,7 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from mtlslib.errors import ProfileError
+from mtlslib.display import Shown
+from mtlslib.errors import ProfileError, UsageError
 from mtlslib.pki import (
     VALIDITY_PRESETS,
     CertificateAuthority,
@@ -222,7 +223,7 @@ def hostname_matches_c_string(san_name: str, hostname: str) -> bool:
 
 
 @dataclass(frozen=True)
-class RealVerdicts:
+class RealVerdicts(Shown):
     """What the real verifiers say about one certificate chain."""
 
     openssl: str
@@ -375,10 +376,10 @@ def leaf_as_ca(leaf: IssuedCertificate, hostname: str, *, seed=None) -> AttackCe
     up to the root is genuine.
     """
     if isinstance(leaf, CertificateAuthority) or (isinstance(leaf, IssuedCertificate) and is_ca(leaf.certificate)):
-        raise ProfileError(f"{leaf.certificate.subject.rfc4514_string()} is a CA: the attack needs a leaf "
+        raise UsageError(f"{leaf.certificate.subject.rfc4514_string()} is a CA: the attack needs a leaf "
                            "certificate, e.g. ca.issue_server('attacker.test')")
     if not isinstance(leaf, IssuedCertificate) or leaf.issuer is None:
-        raise ProfileError("leaf must be an IssuedCertificate made by an mtlslib CertificateAuthority "
+        raise UsageError("leaf must be an IssuedCertificate made by an mtlslib CertificateAuthority "
                            "(ca.issue_server(...)), so that the victim's trust anchor is known")
     stream = _stream(seed, f"leaf as CA {_check_hostname(hostname)}")
     cert, key = _attack_leaf(names=[hostname], common_name=hostname, issuer_name=leaf.certificate.subject,

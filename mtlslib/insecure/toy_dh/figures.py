@@ -18,7 +18,8 @@ from matplotlib.ticker import FuncFormatter
 
 from mtlslib.errors import FigureError
 
-from .numbers import AttackCost, CurvePoint, Measurement, ToyCurve, fit_growth
+from .attacks import AttackCost, Measurement, fit_growth
+from .curves import CurvePoint, ToyCurve
 
 __all__ = ["curve_over_field_figure", "curve_over_reals_figure", "discrete_log_figure", "FigureError"]
 

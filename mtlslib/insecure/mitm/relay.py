@@ -1,19 +1,6 @@
-"""INSECURE on purpose: an active man in the middle on loopback, and the clients it meets.
-
-:class:`ManInTheMiddle` listens on 127.0.0.1 and waits for a victim. It answers the victim's TLS
-handshake with the *attacker's* certificate, opens its own TLS connection to the real server,
-then passes the decrypted bytes along in both directions, keeping a copy of everything
-(:attr:`ManInTheMiddle.connections`). Whether it learns anything depends on one thing only: does
-the victim accept the attacker's certificate?
-
-:func:`send_request` is the client side of the story, the victim or the impostor: it connects
-with a given ``ssl.SSLContext``, sends one HTTP request and reports what came back, or OpenSSL's
-reason for refusing. :func:`http_request` writes the request bytes.
-
-Nothing here is reachable from the safe modules, and nothing leaves the loopback interface: the
-relay binds and dials loopback addresses only (:class:`~mtlslib.errors.NotLoopbackError`
-otherwise), every network step has a timeout, and :meth:`ManInTheMiddle.stop` (the end of the
-``with`` block) closes every socket and joins every thread.
+"""The relay: :class:`ManInTheMiddle`, a TLS relay on 127.0.0.1 that impersonates a server with the
+attacker's certificate and records the plaintext it passes on (:class:`RelayedConnection`). INSECURE
+on purpose; it binds and dials loopback addresses only, and every network step has a timeout.
 """
 
 from __future__ import annotations
@@ -23,23 +10,14 @@ import socket
 import ssl
 import threading
 import time
-import urllib.parse
 from dataclasses import dataclass
-from typing import Mapping
 
-from mtlslib.errors import HandshakeTimeout, ProfileError
+from mtlslib.display import Shown
+from mtlslib.errors import ServiceStateError, UsageError
 from mtlslib.pki import IssuedCertificate
-from mtlslib.tls import (
-    DEFAULT_TIMEOUT,
-    connect,
-    error_text,
-    listen,
-    loopback_address,
-    no_delay,
-)
+from mtlslib.tls import DEFAULT_TIMEOUT, error_text, listen, loopback_address, no_delay
 
-__all__ = ["Exchange", "http_request", "intercept", "Interception", "ManInTheMiddle", "RelayedConnection",
-           "send_request"]
+__all__ = ["ManInTheMiddle", "RelayedConnection"]
 
 # How often a relaying session looks up from select() to see whether stop() was called.
 _POLL = 0.05
@@ -65,7 +43,7 @@ def _http_lines(data: bytes, *, headers: bool) -> list[str]:
 
 
 @dataclass(frozen=True)
-class RelayedConnection:
+class RelayedConnection(Shown):
     """One victim connection as the relay saw it, and the plaintext it recorded."""
 
     victim_accepted: bool
@@ -194,7 +172,7 @@ class ManInTheMiddle:
                  upstream_hostname: str = "localhost", upstream_context: ssl.SSLContext | None = None,
                  host: str = "127.0.0.1", port: int = 0, timeout: float = DEFAULT_TIMEOUT):
         if not isinstance(certificate, IssuedCertificate):
-            raise ProfileError(f"certificate must be an mtlslib IssuedCertificate (the attacker's), "
+            raise UsageError(f"certificate must be an mtlslib IssuedCertificate (the attacker's), "
                                f"not {type(certificate).__name__}")
         self.upstream = (loopback_address(upstream[0]), upstream[1])
         self.upstream_hostname = upstream_hostname
@@ -214,12 +192,12 @@ class ManInTheMiddle:
     @property
     def address(self) -> tuple[str, int]:
         if self._listener is None:
-            raise RuntimeError("the relay is not running; use it in a `with` block or call start()")
+            raise ServiceStateError("the relay is not running; use it in a `with` block or call start()")
         return self._listener.getsockname()[:2]
 
     def start(self) -> "ManInTheMiddle":
         if self._listener is not None:
-            raise RuntimeError("the relay is already running")
+            raise ServiceStateError("the relay is already running")
         self._stopping.clear()
         self._listener = listen(self._host, self._port)
         self._accept_thread = threading.Thread(target=self._accept_loop, args=(self._listener,),
@@ -331,57 +309,44 @@ class ManInTheMiddle:
 
     def _relay(self, victim: _TlsEnd, upstream: _TlsEnd, recorded: dict[str, bytearray]) -> str | None:
         """Pass plaintext both ways until one side closes; the upstream error, if any."""
-        routes = {victim.sock: (victim, upstream, recorded["victim"]),
-                  upstream.sock: (upstream, victim, recorded["server"])}
-        try:
-            # The victim's first request may have arrived with its last handshake message, and
-            # so already sit in the TLS buffer, where select() cannot see it.
-            for source, sink, record in routes.values():
-                if self._pass_on(source, sink, record):
-                    return None
-            with selectors.DefaultSelector() as selector:
-                for sock in routes:
-                    selector.register(sock, selectors.EVENT_READ)
-                idle_since = time.monotonic()
-                while not self._stopping.is_set():
-                    ready = selector.select(_POLL)
-                    if not ready:
-                        if time.monotonic() - idle_since > self.timeout:
-                            return None  # both sides silent: give up, as a real relay would
-                        continue
-                    idle_since = time.monotonic()
-                    for key, _ in ready:
-                        source, sink, record = routes[key.fileobj]
-                        try:
-                            source.receive()
-                        except OSError as error:
-                            raise _SideFailed(source, error_text(error)) from None
-                        if self._pass_on(source, sink, record):
-                            return None
-        except _SideFailed as failure:
-            if failure.end is not upstream:
-                return None
-            if not recorded["victim"]:  # the server hung up first; the victim's request may be on its way
-                self._drain(victim, recorded["victim"])
-            return failure.error
-        return None
+        failure = self._relay_until_closed({victim.sock: (victim, upstream, recorded["victim"]),
+                                            upstream.sock: (upstream, victim, recorded["server"])})
+        if failure is None or failure[0] is not upstream:
+            return None
+        if not recorded["victim"]:  # the server hung up first; the victim's request may be on its way
+            self._drain(victim, recorded["victim"])
+        return failure[1]
 
-    @staticmethod
-    def _pass_on(source: _TlsEnd, sink: _TlsEnd, record: bytearray) -> bool:
-        """Decrypt what ``source`` has, record it, re-encrypt it for ``sink``; whether ``source``
-        has finished."""
-        try:
-            data, finished = source.read_available()
-            source.flush()  # anything the TLS layer owes its peer (a key update, say)
-        except OSError as error:
-            raise _SideFailed(source, error_text(error)) from None
-        record += data
-        if data:
-            try:
-                sink.write(data)
-            except OSError as error:
-                raise _SideFailed(sink, error_text(error)) from None
-        return finished
+    def _relay_until_closed(self, routes: dict[socket.socket, tuple[_TlsEnd, _TlsEnd, bytearray]]
+                            ) -> tuple[_TlsEnd, str] | None:
+        """Relay until a side finishes (``None``) or fails: then that side and its error."""
+        # The victim's first request may have arrived with its last handshake message, and
+        # so already sit in the TLS buffer, where select() cannot see it.
+        for source, sink, record in routes.values():
+            finished, failure = _pass_on(source, sink, record)
+            if finished:
+                return failure
+        with selectors.DefaultSelector() as selector:
+            for sock in routes:
+                selector.register(sock, selectors.EVENT_READ)
+            idle_since = time.monotonic()
+            while not self._stopping.is_set():
+                ready = selector.select(_POLL)
+                if not ready:
+                    if time.monotonic() - idle_since > self.timeout:
+                        return None  # both sides silent: give up, as a real relay would
+                    continue
+                idle_since = time.monotonic()
+                for key, _ in ready:
+                    source, sink, record = routes[key.fileobj]
+                    try:
+                        source.receive()
+                    except OSError as error:
+                        return source, error_text(error)
+                    finished, failure = _pass_on(source, sink, record)
+                    if finished:
+                        return failure
+        return None
 
     def _drain(self, victim: _TlsEnd, record: bytearray) -> None:
         """Read, for a moment, what the victim sends right after its handshake (its request)."""
@@ -397,12 +362,22 @@ class ManInTheMiddle:
             return
 
 
-class _SideFailed(Exception):
-    """One end of the relay failed; which one decides whether it is worth reporting."""
-
-    def __init__(self, end: _TlsEnd, error: str):
-        super().__init__(error)
-        self.end, self.error = end, error
+def _pass_on(source: _TlsEnd, sink: _TlsEnd, record: bytearray) -> tuple[bool, tuple[_TlsEnd, str] | None]:
+    """Decrypt what ``source`` has, record it, re-encrypt it for ``sink``. Whether ``source`` has
+    finished, and if a side failed, that side and its error (which one decides whether it is worth
+    reporting)."""
+    try:
+        data, finished = source.read_available()
+        source.flush()  # anything the TLS layer owes its peer (a key update, say)
+    except OSError as error:
+        return True, (source, error_text(error))
+    record += data
+    if data:
+        try:
+            sink.write(data)
+        except OSError as error:
+            return True, (sink, error_text(error))
+    return finished, None
 
 
 def _unverified_client_context() -> ssl.SSLContext:
@@ -410,109 +385,3 @@ def _unverified_client_context() -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
-
-
-# --------------------------------------------------------------------------------------------
-# The client side: the victim, or the impostor
-
-
-def http_request(method: str, path: str, *, host: str, form: Mapping[str, str] | None = None) -> bytes:
-    """The bytes of one HTTP/1.1 request (``form``: an URL-encoded body, as a login form sends)."""
-    if not path.startswith("/"):
-        raise ProfileError(f"path {path!r} must start with '/'")
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}"]
-    body = b""
-    if form is not None:
-        body = urllib.parse.urlencode(form).encode()
-        lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
-    lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request as the client lived it: what it sent, what came back, or why it failed."""
-
-    sent: bytes
-    """What the client sent (nothing if the handshake failed: it never got the chance)."""
-    received: bytes
-    error: str | None
-    """OpenSSL's reason for a refused handshake, or the alert that ended the connection."""
-    server_subject: str | None = None
-    """The subject of the server certificate the client accepted."""
-
-    @property
-    def status(self) -> int | None:
-        """The HTTP status code of the answer (``None`` without one)."""
-        parts = self.received.split(b" ", 2)
-        if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
-            return int(parts[1])
-        return None
-
-    @property
-    def body(self) -> bytes:
-        return self.received.partition(b"\r\n\r\n")[2]
-
-    def __str__(self) -> str:
-        if self.error and not self.sent:
-            return f"refused the handshake: {self.error}"
-        if self.error:
-            return f"sent {len(self.sent)} bytes, then the connection failed: {self.error}"
-        if self.status is None:
-            return f"sent {len(self.sent)} bytes; the connection closed without an answer"
-        status_line = self.received.split(b"\r\n", 1)[0].decode("latin-1")
-        return f"{status_line}: {self.body.decode('utf-8', 'replace').strip()}"
-
-
-def send_request(address: tuple[str, int], context: ssl.SSLContext, request: bytes, *,
-                 server_hostname: str = "localhost", timeout: float = DEFAULT_TIMEOUT) -> Exchange:
-    """Connect to ``address`` (loopback only) with ``context``, send ``request``, read the answer
-    until the server closes. A refused handshake or a closing alert is reported, not raised."""
-    try:
-        connection = connect(address, context, server_hostname=server_hostname, timeout=timeout)
-    except (ssl.SSLError, ConnectionError, HandshakeTimeout) as error:
-        return Exchange(b"", b"", error_text(error) if isinstance(error, OSError) else str(error))
-    received = bytearray()
-    error = None
-    with connection:
-        try:
-            connection.tls.sendall(request)
-            while True:
-                chunk = connection.tls.recv(_READ_SIZE)
-                if not chunk:
-                    break
-                received += chunk
-        except OSError as e:  # in TLS 1.3, a refused client certificate arrives here, as an alert
-            error = error_text(e)
-    return Exchange(request, bytes(received), error, connection.view.peer_subject)
-
-
-# --------------------------------------------------------------------------------------------
-# One victim, one relay
-
-
-@dataclass(frozen=True)
-class Interception:
-    """One victim connection through a fresh :class:`ManInTheMiddle`: both points of view."""
-
-    victim: Exchange
-    """What the victim saw."""
-    relay: RelayedConnection
-    """What the relay saw and recorded."""
-
-    def __str__(self) -> str:
-        relay = "\n".join(f"        {line}".rstrip() for line in str(self.relay).splitlines()).lstrip()
-        return f"victim: {self.victim}\nrelay:  {relay}"
-
-
-def intercept(upstream: tuple[str, int], certificate: IssuedCertificate, victim_context: ssl.SSLContext,
-              request: bytes, *, hostname: str = "localhost", upstream_context: ssl.SSLContext | None = None,
-              timeout: float = DEFAULT_TIMEOUT) -> Interception:
-    """Put a relay presenting ``certificate`` in front of ``upstream``, let a victim with
-    ``victim_context`` send ``request`` to ``hostname`` through it, and report both sides."""
-    with ManInTheMiddle(upstream, certificate, upstream_hostname=hostname, upstream_context=upstream_context,
-                        timeout=timeout) as relay:
-        exchange = send_request(relay.address, victim_context, request, server_hostname=hostname, timeout=timeout)
-    if not relay.connections:  # the victim never reached the relay (it refused before connecting)
-        raise HandshakeTimeout(f"the victim did not connect to the relay: {exchange}")
-    return Interception(exchange, relay.connections[0])
