@@ -141,14 +141,6 @@ def _ca_extensions(path_length: int | None, *, basic_constraints: bool | None = 
     return extensions
 
 
-def _chain_below(issuer: CertificateAuthority) -> tuple[x509.Certificate, ...]:
-    # What a certificate issued by ``issuer`` sends after itself: the issuer unless it is a root,
-    # then whatever the issuer itself sends.
-    if issuer.parent is None and issuer.certificate.issuer == issuer.certificate.subject:
-        return ()
-    return (issuer.certificate, *issuer.chain)
-
-
 def issue_leaf(issuer: CertificateAuthority, *names: str, purposes: Sequence[str] | None = ("server",),
                common_name: str | None = None, san: bool = True, validity="valid",
                extra_extensions: Iterable[tuple[x509.ExtensionType, bool]] = (),
@@ -165,7 +157,7 @@ def issue_leaf(issuer: CertificateAuthority, *names: str, purposes: Sequence[str
     extensions = [*_leaf_extensions(names, purposes, san=san), *extra_extensions]
     cert = build_certificate(leaf_subject(common_name, names[0], None), key.public_key(), issuer.private_key, issuer=issuer.certificate.subject,
                              extensions=extensions, validity=validity, label=label)
-    return IssuedCertificate(cert, key, chain=_chain_below(issuer))
+    return IssuedCertificate(cert, key, chain=issuer.chain_for_issued)
 
 
 # --------------------------------------------------------------------------------------------
@@ -199,7 +191,7 @@ def without_subject(issuer: CertificateAuthority, *names: str) -> IssuedCertific
                   (x509.SubjectAlternativeName([_san_entry(n) for n in names]), True)]
     cert = build_certificate(x509.Name([]), key.public_key(), issuer.private_key, issuer=issuer.certificate.subject,
                              extensions=extensions, label=label)
-    return IssuedCertificate(cert, key, chain=_chain_below(issuer))
+    return IssuedCertificate(cert, key, chain=issuer.chain_for_issued)
 
 
 def without_extended_key_usage(issuer: CertificateAuthority, identity: str) -> IssuedCertificate:
@@ -225,7 +217,7 @@ def signed_by_wrong_key(issuer: CertificateAuthority, *names: str) -> IssuedCert
     cert = build_certificate(leaf_subject(None, names[0], None), key.public_key(), forger, issuer=issuer.certificate.subject,
                              extensions=_leaf_extensions(names, ("server",)), label=label,
                              issuer_public_key=issuer.certificate.public_key())
-    return IssuedCertificate(cert, key, chain=_chain_below(issuer))
+    return IssuedCertificate(cert, key, chain=issuer.chain_for_issued)
 
 
 def weak_rsa(issuer: CertificateAuthority, *names: str, bits: int = 1024) -> IssuedCertificate:

@@ -41,6 +41,7 @@ from mtlslib.pki import (
     CertificateAuthority,
     IssuedCertificate,
     SeedStream,
+    authority_key_identifier_for,
     extension,
     leaf_key_usage,
     load_pem_certificates,
@@ -321,26 +322,13 @@ def _attack_leaf(*, names: Sequence[str], common_name: str, issuer_name: x509.Na
     return sign(builder, signing_key, deterministic=stream is not None), key
 
 
-def _aki_of(cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
-    ski = extension(cert, x509.SubjectKeyIdentifier)
-    if ski is None:
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(cert.public_key())
-    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-
-
-def _chain_below_root(ca: CertificateAuthority) -> list[x509.Certificate]:
-    """What a server sends after a certificate that ``ca`` issued: ``ca`` and the intermediates
-    above it, never the root."""
-    return [] if ca is ca.root else load_pem_certificates(ca.chain_pem)
-
-
 def _impersonation(attack: str, ca: CertificateAuthority, hostname: str, signing_key, stream,
                    key_type: str) -> AttackCertificate:
     """A certificate for ``hostname`` that claims ``ca`` as its issuer, signed by ``signing_key``."""
     cert, key = _attack_leaf(names=[hostname], common_name=hostname, issuer_name=ca.certificate.subject,
-                             authority_key_identifier=_aki_of(ca.certificate), signing_key=signing_key,
+                             authority_key_identifier=authority_key_identifier_for(ca.certificate), signing_key=signing_key,
                              stream=stream, key_type=key_type)
-    return AttackCertificate(attack, IssuedCertificate(cert, key, chain=_chain_below_root(ca)), ca, hostname)
+    return AttackCertificate(attack, IssuedCertificate(cert, key, chain=ca.chain_for_issued), ca, hostname)
 
 
 def forged_signature(ca: CertificateAuthority, hostname: str, *, seed=None) -> AttackCertificate:
@@ -383,7 +371,7 @@ def leaf_as_ca(leaf: IssuedCertificate, hostname: str, *, seed=None) -> AttackCe
                            "(ca.issue_server(...)), so that the victim's trust anchor is known")
     stream = _stream(seed, f"leaf as CA {_check_hostname(hostname)}")
     cert, key = _attack_leaf(names=[hostname], common_name=hostname, issuer_name=leaf.certificate.subject,
-                             authority_key_identifier=_aki_of(leaf.certificate), signing_key=leaf.private_key,
+                             authority_key_identifier=authority_key_identifier_for(leaf.certificate), signing_key=leaf.private_key,
                              stream=stream, key_type=leaf.key_type)
     chain = load_pem_certificates(leaf.chain_pem)
     return AttackCertificate("leaf used as a CA", IssuedCertificate(cert, key, chain=chain),
@@ -400,7 +388,7 @@ def nul_byte_name(ca: CertificateAuthority, hostname: str, attacker_domain: str,
     """
     stream = _stream(seed, f"NUL byte {_check_hostname(hostname)} {_check_hostname(attacker_domain)}")
     cert, key = _attack_leaf(names=[f"{hostname}\x00.{attacker_domain}"], common_name=attacker_domain,
-                             issuer_name=ca.certificate.subject, authority_key_identifier=_aki_of(ca.certificate),
+                             issuer_name=ca.certificate.subject, authority_key_identifier=authority_key_identifier_for(ca.certificate),
                              signing_key=ca.private_key, stream=stream, key_type=ca.key_type)
-    return AttackCertificate("NUL byte in a name", IssuedCertificate(cert, key, chain=_chain_below_root(ca)),
+    return AttackCertificate("NUL byte in a name", IssuedCertificate(cert, key, chain=ca.chain_for_issued),
                              ca, hostname)

@@ -47,6 +47,7 @@ from .keys import (
     sign,
 )
 from .names import (
+    authority_key_identifier_for,
     ca_subject,
     extension,
     general_name,
@@ -148,7 +149,7 @@ class CertificateAuthority(CertificateAndKey):
         self._is_root = parent is None and certificate.issuer == certificate.subject
         # The intermediates between this CA and the root, nearest first; a loaded intermediate has
         # no parent object, so it keeps the ones that followed it in its file.
-        self.chain = parent._chain_for_children if parent is not None else tuple(chain)
+        self.chain = parent.chain_for_issued if parent is not None else tuple(chain)
         self._reserved_only = (parent is not None and parent._reserved_only) or _has_reserved_constraints(certificate)
         self._issued = 0
         self._revoked: list[x509.RevokedCertificate] = []
@@ -199,14 +200,14 @@ class CertificateAuthority(CertificateAndKey):
         public_key = key.public_key()
         key_identifier = x509.SubjectKeyIdentifier.from_public_key(public_key)
         cert = self._ca_certificate(subject, public_key, key_identifier, self.certificate.subject,
-                                    self.private_key, self._authority_key_identifier, window, path_length, stream)
+                                    self.private_key, self.authority_key_identifier, window, path_length, stream)
         return self._with_key_identifier(CertificateAuthority(cert, key, parent=self, seed_stream=stream),
                                          key_identifier)
 
     @staticmethod
     def _with_key_identifier(ca: "CertificateAuthority", key_identifier) -> "CertificateAuthority":
         # Known already: spares parsing the new certificate's extensions back to find it.
-        ca._authority_key_identifier = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(key_identifier)
+        ca.authority_key_identifier = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(key_identifier)
         return ca
 
     @staticmethod
@@ -278,25 +279,21 @@ class CertificateAuthority(CertificateAndKey):
             # An empty subject makes the SAN the only name, and RFC 5280 then wants it critical.
             .add_extension(x509.SubjectAlternativeName(names), critical=len(subject) == 0)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(self._authority_key_identifier, critical=False)
+            .add_extension(self.authority_key_identifier, critical=False)
         )
         cert = sign(builder, self.private_key, deterministic=stream is not None)
-        return IssuedCertificate(cert, key, chain=self._chain_for_children, issuer=self)
+        return IssuedCertificate(cert, key, chain=self.chain_for_issued, issuer=self)
 
     @property
-    def _chain_for_children(self) -> tuple[x509.Certificate, ...]:
-        """What a certificate issued by this CA must send after itself: this CA and the
+    def chain_for_issued(self) -> tuple[x509.Certificate, ...]:
+        """What a certificate issued by this CA sends after itself: this CA and the
         intermediates above it, never the root (the verifier already has it)."""
         return () if self._is_root else (self.certificate, *self.chain)
 
     @cached_property
-    def _authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
-        # Verifiers match a child's AKI against this CA's SKI, so copy it rather than recompute it
-        # (a CA loaded from another tool may derive its SKI differently).
-        ski = extension(self.certificate, x509.SubjectKeyIdentifier)
-        if ski is not None:
-            return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(self.private_key.public_key())
+    def authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
+        """The authorityKeyIdentifier of what this CA signs (:func:`~mtlslib.pki.names.authority_key_identifier_for`)."""
+        return authority_key_identifier_for(self.certificate)
 
     def _next_stream(self, label: str) -> SeedStream | None:
         # Numbered so that issuing the same name twice gives two different certificates.
@@ -363,7 +360,7 @@ class CertificateAuthority(CertificateAndKey):
             .issuer_name(self.certificate.subject)
             .last_update(last_update).next_update(next_update)
             .add_extension(x509.CRLNumber(len(self._revoked) + 1), critical=False)
-            .add_extension(self._authority_key_identifier, critical=False)
+            .add_extension(self.authority_key_identifier, critical=False)
         )
         for entry in self._revoked:
             builder = builder.add_revoked_certificate(entry)

@@ -18,7 +18,7 @@ from publicsuffixlist import PublicSuffixList
 from mtlslib.display import shorten
 from mtlslib.errors import ProfileError
 
-__all__ = ["KEY_USAGE_NAMES", "LOOPBACK_NETWORKS", "RESERVED_DOMAINS", "ca_subject", "dns_name", "is_reserved",
+__all__ = ["KEY_USAGE_NAMES", "authority_key_identifier_for", "LOOPBACK_NETWORKS", "RESERVED_DOMAINS", "ca_subject", "dns_name", "is_reserved",
            "reserved_names_constraints", "extension", "fingerprint", "format_general_name", "general_name",
            "leaf_subject", "san_entries"]
 
@@ -224,6 +224,18 @@ def extension(cert: x509.Certificate, ext_type):
         return cert.extensions.get_extension_for_class(ext_type).value
     except x509.ExtensionNotFound:
         return None
+
+
+def authority_key_identifier_for(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
+    """The authorityKeyIdentifier for a certificate that ``issuer`` signs.
+
+    Verifiers match a child's AKI against its issuer's subjectKeyIdentifier, so it is copied from the
+    issuer's SKI rather than recomputed (another tool may derive an SKI differently).
+    """
+    ski = extension(issuer, x509.SubjectKeyIdentifier)
+    if ski is not None:
+        return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
+    return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key())
 
 
 def san_entries(cert: x509.Certificate) -> tuple[str, ...]:
