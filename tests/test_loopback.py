@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, ProfileError, PurposeError
+from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, PurposeError, ServiceStateError, UsageError
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     HandshakeResult,
@@ -28,7 +28,6 @@ from mtlslib.tls import (
 )
 from mtlslib.pki import KEY_TYPES, CertificateAuthority
 
-VERSIONS = {"1.3": "TLSv1.3", "1.2": "TLSv1.2"}
 TIMED_OUT = "timed out waiting for the peer"
 
 
@@ -83,7 +82,7 @@ def test_handshake_succeeds_for_every_key_type_and_version(leaf_ca, leaves, key_
     assert isinstance(result, HandshakeResult)
     assert result.ok, str(result)
     assert result.mutual is mutual
-    assert result.version == VERSIONS[tls_version]
+    assert result.tls_version == tls_version
     if tls_version == "1.3":
         assert result.cipher.startswith("TLS_")
     else:
@@ -111,7 +110,7 @@ def test_str_of_a_successful_result_reads_as_a_report(ca, server_cert, client_ce
     result = handshake(server_cert, client_cert, trust=ca)
 
     head, client_line, server_line = str(result).splitlines()
-    assert head.startswith("mutual TLS handshake OK: TLSv1.3, TLS_")
+    assert head.startswith("mutual TLS handshake OK: TLS 1.3, TLS_")
     assert "key exchange x25519" in head and head.endswith(" ms")
     assert client_line == "  client saw: verified server certificate CN=localhost [DNS:localhost, IP:127.0.0.1]"
     assert server_line == ("  server saw: verified client certificate CN=alice@example.test "
@@ -122,7 +121,7 @@ def test_server_auth_only_result_says_no_client_certificate(ca, server_cert):
     result = handshake(server_cert, trust=ca, tls_version="1.2")
 
     assert result.ok and not result.mutual
-    assert str(result).startswith("TLS handshake OK: TLSv1.2")
+    assert str(result).startswith("TLS handshake OK: TLS 1.2")
     assert str(result.server_saw) == "no client certificate"
 
 
@@ -167,7 +166,7 @@ def test_expired_server_certificate(ca, client_cert, tls_version):
     result = handshake(expired, client_cert, trust=ca, tls_version=tls_version)
 
     assert not result.ok
-    assert (result.version, result.cipher) == (None, None)
+    assert (result.tls_version, result.cipher) == (None, None)
     assert not result.client_saw.handshake_done and not result.server_saw.handshake_done
     assert result.client_saw.error == (
         "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired")
@@ -218,7 +217,7 @@ def test_mutual_without_client_certificate_tls13_fails_on_the_round_trip(ca, ser
     client_saw, server_saw = result.client_saw, result.server_saw
     assert client_saw.handshake_done  # its handshake "succeeded"...
     assert client_saw.peer_identity == "localhost"
-    assert result.version == "TLSv1.3"
+    assert result.tls_version == "1.3"
     # ...and the refusal arrives with its first read
     assert client_saw.error == "[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required"
     assert client_saw.alert_received == "certificate required"
@@ -232,7 +231,7 @@ def test_mutual_without_client_certificate_tls12_fails_in_the_handshake(ca, serv
 
     assert not result.ok
     assert not result.client_saw.handshake_done
-    assert result.version is None
+    assert result.tls_version is None
     assert result.client_saw.error == "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure"
     assert result.client_saw.alert_received == "handshake failure"
     assert result.server_saw.error == "[SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not return a certificate"
@@ -289,14 +288,14 @@ def test_without_the_purpose_check_the_client_refuses_it(ca, client_cert, tls_ve
     assert result.server_saw.alert_received == "unsupported certificate"
 
 
-def test_configuration_mistakes_raise_profile_errors(ca, server_cert):
-    with pytest.raises(ProfileError, match="trust=ca"):
+def test_configuration_mistakes_raise_usage_errors(ca, server_cert):
+    with pytest.raises(UsageError, match="trust=ca"):
         handshake(server_cert)
-    with pytest.raises(ProfileError, match="'1.2' or '1.3'"):
+    with pytest.raises(UsageError, match="'1.1'.*'1.2' or '1.3'"):
         handshake(server_cert, trust=ca, tls_version="1.1")
-    with pytest.raises(ProfileError, match="needs trust="):
+    with pytest.raises(UsageError, match="needs trust="):
         server_context(server_cert, mutual=True)
-    with pytest.raises(ProfileError, match="not int"):
+    with pytest.raises(UsageError, match="not int"):
         client_context(42)
 
 
@@ -512,7 +511,7 @@ def run_clients(address, client_ctx, count: int, concurrent: bool = False) -> li
 
 def test_server_is_a_context_manager_with_an_address(server_ctx, client_ctx):
     server = LoopbackServer(server_ctx)
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(ServiceStateError, match="not running"):
         server.address
     with server:
         host, port = server.address
@@ -521,7 +520,7 @@ def test_server_is_a_context_manager_with_an_address(server_ctx, client_ctx):
             assert connection.view.peer_identity == "localhost"
             assert connection.duration > 0
             assert connection.request() == b"hello alice@example.test\n"
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(ServiceStateError, match="not running"):
         server.address
 
 
@@ -596,7 +595,7 @@ def test_server_refusing_a_client_without_certificate(server_cert, ca, tls_versi
 def test_start_twice_raises_and_stop_twice_is_harmless(server_ctx, client_ctx):
     server = LoopbackServer(server_ctx).start()
     try:
-        with pytest.raises(RuntimeError, match="already running"):
+        with pytest.raises(ServiceStateError, match="already running"):
             server.start()
     finally:
         server.stop()
