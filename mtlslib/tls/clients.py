@@ -95,6 +95,8 @@ class ClientRun(Shown):
             lines.append(self.body.rstrip("\n"))
         return "\n".join(lines)
 
+    _repr_pretty_ = Shown._repr_pretty_  # before the dataclass's __repr__ in IPython's lookup
+
 
 # --------------------------------------------------------------------------------------------
 # URLs and files

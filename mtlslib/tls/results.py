@@ -80,6 +80,10 @@ class HandshakeResult(Shown):
             head = f"{kind} handshake FAILED"
         return f"{head}\n  client saw: {self.client_saw}\n  server saw: {self.server_saw}"
 
+    # IPython takes the first class of the MRO that defines _repr_pretty_ or __repr__, and the
+    # dataclass defines __repr__: without this the notebook would show the field-by-field repr.
+    _repr_pretty_ = Shown._repr_pretty_
+
 
 def error_text(error: BaseException) -> str:
     """A network or TLS error as one readable line, the same on every run and every Python build."""
