@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import pytest
 
-from mtlslib.errors import NotLoopbackError, ProfileError
+from mtlslib.errors import NotLoopbackError, ServiceStateError, UsageError
 from mtlslib.tls import ClientIdentity, HttpsService, Request, Response, whoami
 from mtlslib.tls import client_context
 from mtlslib.pki import CertificateAuthority
@@ -130,7 +130,7 @@ def test_the_handler_gets_method_path_headers_body_and_sets_the_response(server_
     request = seen[0]
     assert request.headers.get("x-trace") == "7"  # case-insensitive, as HTTP says
     assert request.client.name == "alice@example.test"
-    assert request.tls_version == "TLSv1.3"
+    assert request.tls_version == "1.3"
 
 
 def test_the_default_handler_answers_get_and_head_only(server_cert, anonymous_context):
@@ -156,6 +156,22 @@ def test_a_failing_handler_gives_500_and_the_service_keeps_running(server_cert, 
     assert "RuntimeError: the handler broke" in capsys.readouterr().err  # the traceback, for the developer
 
 
+def test_a_handler_returning_something_else_than_a_response_is_a_usage_error(server_cert, anonymous_context,
+                                                                              capsys):
+    with HttpsService(server_cert, handler=lambda request: "hello") as service:
+        answer = fetch(service, anonymous_context)
+    assert answer.status == 500
+    assert "UsageError: the handler returned str, not a mtlslib.tls.Response" in answer.text
+    assert "UsageError" in capsys.readouterr().err
+
+
+def test_starting_a_running_service_is_a_state_error(server_cert):
+    with HttpsService(server_cert) as service:
+        with pytest.raises(ServiceStateError, match="already running"):
+            service.start()
+        assert service.port > 0  # still serving
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "example.com", "::"])
 def test_refuses_to_bind_anything_but_loopback(server_cert, host):
     with pytest.raises(NotLoopbackError, match="loopback"):
@@ -163,9 +179,9 @@ def test_refuses_to_bind_anything_but_loopback(server_cert, host):
 
 
 def test_refuses_a_configuration_it_cannot_honour(server_cert, ca):
-    with pytest.raises(ProfileError, match="trust"):
+    with pytest.raises(UsageError, match="trust"):
         HttpsService(server_cert, mutual=True)
-    with pytest.raises(ProfileError, match="optional"):
+    with pytest.raises(UsageError, match="optional"):
         HttpsService(server_cert, trust=ca, mutual="sometimes")
 
 
@@ -210,7 +226,7 @@ def test_the_server_hangs_up_on_a_client_that_stalls_past_the_timeout(server_cer
 def test_address_and_url_exist_only_while_running_and_it_restarts(server_cert, issuing_ca):
     service = HttpsService(server_cert)
     assert "stopped" in repr(service)
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(ServiceStateError, match="not running"):
         service.url
     with service:
         assert service.url == f"https://127.0.0.1:{service.port}/"
@@ -227,5 +243,5 @@ def test_a_certificate_without_san_is_greeted_by_its_common_name():
     assert legacy.name == "bob"
     assert str(legacy) == "client certificate CN=bob,O=Example, SAN (none)"
     assert ClientIdentity("", (), "CN=Old CA", "AA:BB").name == "(unnamed)"
-    request = Request("GET", "/", None, b"", legacy, "TLSv1.3")
+    request = Request("GET", "/", None, b"", legacy, "1.3")
     assert whoami(request).body == "hello bob (client certificate CN=bob,O=Example, SAN (none))\n"

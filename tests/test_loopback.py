@@ -14,21 +14,26 @@ from contextlib import contextmanager
 
 import pytest
 
-from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, ProfileError, PurposeError
+from mtlslib.display import Shown
+from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, PurposeError, ServiceStateError, UsageError
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
+    AcceptLoop,
+    ConnectionSpec,
     HandshakeResult,
     LoopbackServer,
     PeerView,
+    capture_handshake,
     client_context,
     connect,
     handshake,
+    load_crls,
     loopback_address,
     server_context,
+    tls_version_name,
 )
 from mtlslib.pki import KEY_TYPES, CertificateAuthority
 
-VERSIONS = {"1.3": "TLSv1.3", "1.2": "TLSv1.2"}
 TIMED_OUT = "timed out waiting for the peer"
 
 
@@ -83,7 +88,7 @@ def test_handshake_succeeds_for_every_key_type_and_version(leaf_ca, leaves, key_
     assert isinstance(result, HandshakeResult)
     assert result.ok, str(result)
     assert result.mutual is mutual
-    assert result.version == VERSIONS[tls_version]
+    assert result.tls_version == tls_version
     if tls_version == "1.3":
         assert result.cipher.startswith("TLS_")
     else:
@@ -111,7 +116,7 @@ def test_str_of_a_successful_result_reads_as_a_report(ca, server_cert, client_ce
     result = handshake(server_cert, client_cert, trust=ca)
 
     head, client_line, server_line = str(result).splitlines()
-    assert head.startswith("mutual TLS handshake OK: TLSv1.3, TLS_")
+    assert head.startswith("mutual TLS handshake OK: TLS 1.3, TLS_")
     assert "key exchange x25519" in head and head.endswith(" ms")
     assert client_line == "  client saw: verified server certificate CN=localhost [DNS:localhost, IP:127.0.0.1]"
     assert server_line == ("  server saw: verified client certificate CN=alice@example.test "
@@ -122,7 +127,7 @@ def test_server_auth_only_result_says_no_client_certificate(ca, server_cert):
     result = handshake(server_cert, trust=ca, tls_version="1.2")
 
     assert result.ok and not result.mutual
-    assert str(result).startswith("TLS handshake OK: TLSv1.2")
+    assert str(result).startswith("TLS handshake OK: TLS 1.2")
     assert str(result.server_saw) == "no client certificate"
 
 
@@ -167,7 +172,7 @@ def test_expired_server_certificate(ca, client_cert, tls_version):
     result = handshake(expired, client_cert, trust=ca, tls_version=tls_version)
 
     assert not result.ok
-    assert (result.version, result.cipher) == (None, None)
+    assert (result.tls_version, result.cipher) == (None, None)
     assert not result.client_saw.handshake_done and not result.server_saw.handshake_done
     assert result.client_saw.error == (
         "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired")
@@ -218,7 +223,7 @@ def test_mutual_without_client_certificate_tls13_fails_on_the_round_trip(ca, ser
     client_saw, server_saw = result.client_saw, result.server_saw
     assert client_saw.handshake_done  # its handshake "succeeded"...
     assert client_saw.peer_identity == "localhost"
-    assert result.version == "TLSv1.3"
+    assert result.tls_version == "1.3"
     # ...and the refusal arrives with its first read
     assert client_saw.error == "[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required"
     assert client_saw.alert_received == "certificate required"
@@ -232,7 +237,7 @@ def test_mutual_without_client_certificate_tls12_fails_in_the_handshake(ca, serv
 
     assert not result.ok
     assert not result.client_saw.handshake_done
-    assert result.version is None
+    assert result.tls_version is None
     assert result.client_saw.error == "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure"
     assert result.client_saw.alert_received == "handshake failure"
     assert result.server_saw.error == "[SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not return a certificate"
@@ -289,14 +294,14 @@ def test_without_the_purpose_check_the_client_refuses_it(ca, client_cert, tls_ve
     assert result.server_saw.alert_received == "unsupported certificate"
 
 
-def test_configuration_mistakes_raise_profile_errors(ca, server_cert):
-    with pytest.raises(ProfileError, match="trust=ca"):
+def test_configuration_mistakes_raise_usage_errors(ca, server_cert):
+    with pytest.raises(UsageError, match="trust=ca"):
         handshake(server_cert)
-    with pytest.raises(ProfileError, match="'1.2' or '1.3'"):
+    with pytest.raises(UsageError, match="'1.1'.*'1.2' or '1.3'"):
         handshake(server_cert, trust=ca, tls_version="1.1")
-    with pytest.raises(ProfileError, match="needs trust="):
+    with pytest.raises(UsageError, match="needs trust="):
         server_context(server_cert, mutual=True)
-    with pytest.raises(ProfileError, match="not int"):
+    with pytest.raises(UsageError, match="not int"):
         client_context(42)
 
 
@@ -512,7 +517,7 @@ def run_clients(address, client_ctx, count: int, concurrent: bool = False) -> li
 
 def test_server_is_a_context_manager_with_an_address(server_ctx, client_ctx):
     server = LoopbackServer(server_ctx)
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(ServiceStateError, match="not running"):
         server.address
     with server:
         host, port = server.address
@@ -521,7 +526,7 @@ def test_server_is_a_context_manager_with_an_address(server_ctx, client_ctx):
             assert connection.view.peer_identity == "localhost"
             assert connection.duration > 0
             assert connection.request() == b"hello alice@example.test\n"
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(ServiceStateError, match="not running"):
         server.address
 
 
@@ -596,7 +601,7 @@ def test_server_refusing_a_client_without_certificate(server_cert, ca, tls_versi
 def test_start_twice_raises_and_stop_twice_is_harmless(server_ctx, client_ctx):
     server = LoopbackServer(server_ctx).start()
     try:
-        with pytest.raises(RuntimeError, match="already running"):
+        with pytest.raises(ServiceStateError, match="already running"):
             server.start()
     finally:
         server.stop()
@@ -617,3 +622,179 @@ def test_stop_leaves_the_context_as_it_found_it(ca, server_cert):
     with LoopbackServer(ctx):
         assert ctx._msg_callback is not None  # how the server learns which alerts went by
     assert ctx._msg_callback is None
+
+
+# --------------------------------------------------------------------------------------------
+# Trust means one thing: the anchors of mtlslib.pki.trust_anchors, each of which ends a path
+
+
+def test_trust_is_the_anchor_itself_root_or_intermediate(ca, issuing_ca, other_ca, server_cert, client_cert):
+    by_root = handshake(server_cert, client_cert, trust=ca)
+    by_intermediate = handshake(server_cert, client_cert, trust=issuing_ca)
+    by_stranger = handshake(server_cert, client_cert, trust=other_ca)
+
+    assert by_root.ok and by_intermediate.ok, (str(by_root), str(by_intermediate))
+    assert not by_stranger.ok
+    assert "unable to get local issuer certificate" in by_stranger.client_saw.error
+
+
+def test_an_intermediate_anchor_does_not_trust_its_root_or_siblings(ca, issuing_ca):
+    sibling = ca.create_intermediate("Test Sibling CA")
+    result = handshake(sibling.issue_server("localhost"), trust=issuing_ca)
+    assert not result.ok, "trusting an intermediate must not mean trusting its root"
+    assert result.client_saw.alert_sent == "unknown ca"
+
+
+def test_trust_may_mix_kinds_in_one_list(ca, issuing_ca, other_ca, server_cert, client_cert):
+    mixed = [other_ca.cert_pem, other_ca.certificate, issuing_ca]
+    assert handshake(server_cert, client_cert, trust=mixed).ok
+    assert handshake(server_cert, client_cert, trust=[other_ca, ca.cert_pem.decode()]).ok
+    assert not handshake(server_cert, client_cert, trust=[other_ca.certificate, other_ca.cert_pem]).ok
+
+
+def test_trust_may_be_an_x509_certificate_or_an_issued_certificate(ca, issuing_ca, server_cert, client_cert):
+    assert handshake(server_cert, client_cert, trust=ca.certificate).ok
+    assert handshake(server_cert, client_cert, trust=issuing_ca.certificate).ok
+    pinned = handshake(server_cert, trust=server_cert)  # pinning the server's own certificate
+    assert pinned.ok, str(pinned)
+
+
+def test_every_trust_store_mtlslib_builds_ends_paths_at_any_anchor(ca, server_cert):
+    for ctx in (client_context(ca), server_context(server_cert, trust=ca, mutual=True)):
+        assert ctx.verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN
+    assert not server_context(server_cert).verify_flags & ssl.VERIFY_X509_PARTIAL_CHAIN  # no trust store
+
+
+@pytest.mark.parametrize("bad", [42, [["nested"]], b"not pem at all"])
+def test_trust_that_is_not_trust_is_refused_clearly(server_cert, bad):
+    with pytest.raises(MtlsLibError, match="trust"):
+        handshake(server_cert, trust=bad)
+
+
+# --------------------------------------------------------------------------------------------
+# One vocabulary for TLS versions
+
+
+@pytest.mark.parametrize("given", ["1.2", "TLSv1.2", "TLS 1.2", ssl.TLSVersion.TLSv1_2])
+def test_every_way_of_saying_a_version_is_accepted(ca, server_cert, given):
+    assert tls_version_name(given) == "1.2"
+    result = handshake(server_cert, trust=ca, tls_version=given)
+    assert result.ok and result.tls_version == "1.2"
+    assert str(result).startswith("TLS handshake OK: TLS 1.2, ")
+    ctx = client_context(ca, tls_version=given)
+    assert ctx.minimum_version == ctx.maximum_version == ssl.TLSVersion.TLSv1_2
+
+
+@pytest.mark.parametrize("bad", ["1.1", "TLSv1.0", "SSLv3", "", 13, ssl.TLSVersion.TLSv1_1])
+def test_an_unknown_version_is_a_usage_error_naming_it(ca, server_cert, bad):
+    with pytest.raises(UsageError, match=r"tls_version .* give '1.2' or '1.3'") as caught:
+        server_context(server_cert, tls_version=bad)
+    assert repr(bad) in str(caught.value)
+    with pytest.raises(UsageError):
+        handshake(server_cert, trust=ca, tls_version=bad)
+
+
+def test_both_versions_are_allowed_without_a_version(ca, server_cert):
+    assert handshake(server_cert, trust=ca, tls_version=None).tls_version == "1.3"
+
+
+# --------------------------------------------------------------------------------------------
+# One description of a connection
+
+
+def test_a_connection_spec_resolves_its_defaults_once(ca, other_ca, server_cert, client_cert):
+    spec = ConnectionSpec(server_cert, client_cert, trust=ca, tls_version="TLSv1.2").resolved()
+    assert (spec.mutual, spec.client_trust, spec.server_trust, spec.tls_version) == (True, ca, ca, "1.2")
+
+    one_way = ConnectionSpec(server_cert, trust=ca).resolved()
+    assert (one_way.mutual, one_way.client_trust, one_way.server_trust) == (False, ca, None)
+
+    split = ConnectionSpec(server_cert, client_cert, trust=ca, server_trust=other_ca).resolved()
+    assert (split.client_trust, split.server_trust) == (ca, other_ca)
+    # An empty list is a (wrong) trust store, not "no trust given": it is not replaced by trust=.
+    with pytest.raises(UsageError, match="empty"):
+        ConnectionSpec(server_cert, trust=ca, client_trust=[]).resolved().client_context()
+
+
+@pytest.mark.parametrize("spec, message", [
+    (dict(), "the client needs something to trust"),
+    (dict(client_trust="CA"), None),
+    (dict(client_trust="CA", mutual=True), "mutual-TLS server needs something to trust"),
+])
+def test_a_connection_spec_names_what_is_missing(server_cert, spec, message):
+    if message is None:
+        assert ConnectionSpec(server_cert, **spec).resolved().mutual is False
+    else:
+        with pytest.raises(UsageError, match=message):
+            ConnectionSpec(server_cert, **spec).resolved()
+
+
+def test_handshake_and_capture_take_the_same_spec(ca, server_cert, client_cert):
+    spec = ConnectionSpec(server_cert, client_cert, trust=ca, tls_version="1.2")
+    by_spec, by_keywords = handshake(spec), handshake(server_cert, client_cert, trust=ca, tls_version="1.2")
+    trace = capture_handshake(spec)
+    for result in (by_spec, by_keywords, trace.result):
+        assert (result.ok, result.mutual, result.tls_version, result.group) == (True, True, "1.2", "x25519")
+        assert result.server_saw.peer_identity == "alice@example.test"
+    assert trace.tls_version_requested == "1.2" and trace.trust == {"client": ca, "server": ca}
+    with pytest.raises(UsageError, match="server must be an IssuedCertificate"):
+        handshake(ca.cert_pem, trust=ca)
+
+
+# --------------------------------------------------------------------------------------------
+# CRLs, loaded one way
+
+
+def test_a_crl_loaded_into_a_context_refuses_the_revoked_client(ca, server_cert):
+    revoking = ca.create_intermediate("Test Revoking CA")
+    kept, revoked = revoking.issue_client("kept@example.test"), revoking.issue_client("revoked@example.test")
+    revoking.revoke(revoked)
+    ctx = server_context(server_cert, trust=[ca, revoking], mutual=True)
+    ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    load_crls(ctx, [revoking.crl_pem, ca.crl])
+    with LoopbackServer(ctx) as server:
+        with connect(server.address, client_context(ca, certificate=kept)) as good:
+            assert good.request() == b"hello kept@example.test\n"
+        with pytest.raises(ssl.SSLError, match="revoked"):
+            with connect(server.address, client_context(ca, certificate=revoked)) as bad:
+                bad.request()
+    with pytest.raises(UsageError, match="PEM"):
+        load_crls(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), b"not a crl")
+
+
+# --------------------------------------------------------------------------------------------
+# The one accept loop
+
+
+def test_the_accept_loop_serves_each_connection_in_its_own_thread_and_cuts_them_at_stop():
+    started, finished = threading.Event(), []
+
+    def serve(conn, client_address, tracked):
+        with conn:
+            tracked.track(conn)
+            tracked.busy = True
+            started.set()
+            finished.append(conn.recv(1) == b"" and tracked.aborted)  # blocked until stop() cuts it
+
+    loop = AcceptLoop(serve, name="mtlslib-test")
+    with pytest.raises(ServiceStateError, match="not running"):
+        loop.address
+    loop.start()
+    try:
+        with pytest.raises(ServiceStateError, match="already running"):
+            loop.start()
+        with socket.create_connection(loop.address):
+            assert started.wait(5)
+            began = time.monotonic()
+            loop.stop(handshake_grace=0, handler_grace=0.1)
+            assert time.monotonic() - began < 2
+    finally:
+        loop.stop()
+    assert finished == [True] and not loop.running
+
+
+def test_a_result_shows_in_a_notebook_as_its_text(ca, server_cert):
+    from IPython.lib.pretty import pretty
+
+    result = handshake(server_cert, trust=ca)
+    assert isinstance(result, Shown) and pretty(result) == str(result)

@@ -239,3 +239,21 @@ def test_outcome_lines():
     assert ClientRun("x", status=299).outcome == "HTTP 299"
     assert str(ClientRun("x", command="$ x", status=204)) == "$ x\nHTTP 204 No Content"
     assert str(ClientRun("x", error="refused")) == "no response: refused"
+
+
+def test_every_client_can_trust_an_intermediate_as_the_anchor(pki, tools):
+    # Trust is the anchor itself: a client given the issuing CA stops there, as OpenSSL's
+    # partial-chain flag allows (curl sets it by itself; the others are told so, visibly).
+    issuing = pki["server_ca"].create_intermediate("Clients Server Issuing CA")
+    server = issuing.issue_server("localhost", "127.0.0.1")
+    with HttpsService(server) as svc:
+        runs = all_clients_with(tools, svc.url, trust=issuing)
+        by_root = all_clients_with(tools, svc.url, trust=pki["server_ca"])
+    for name, run in runs.items():
+        assert run.ok, f"{name}: {run}"
+        assert by_root[name].ok, f"{name}: {by_root[name]}"
+    if "openssl s_client" in runs:
+        assert "-partial_chain" in runs["openssl s_client"].command
+        assert "-partial_chain" not in by_root["openssl s_client"].command  # a root needs no flag
+    assert "VERIFY_X509_PARTIAL_CHAIN" in runs["Python urllib"].command
+    assert "VERIFY_X509_PARTIAL_CHAIN" not in by_root["Python urllib"].command

@@ -1,5 +1,6 @@
 """The notes' two use cases, live: partners with their own CAs, and credential stuffing with and
-without mutual TLS (mtlslib.lessons.use_cases and mtlslib.insecure.credential_stuffing)."""
+without mutual TLS (mtlslib.lessons.use_cases, the password login of mtlslib.tls.login and
+mtlslib.insecure.credential_stuffing); and the one HTTP response parser of mtlslib.tls.http."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import ssl
 
 import pytest
 
-from mtlslib.errors import CertificateLoadError, NotLoopbackError, ProfileError
-from mtlslib.tls import HttpsService
+import mtlslib.lessons.use_cases as use_cases
+from mtlslib.errors import CertificateLoadError, NotLoopbackError, ProfileError, UsageError
 from mtlslib.insecure.credential_stuffing import (
     MAX_ATTEMPTS,
     AttackBoundsError,
@@ -21,9 +22,19 @@ from mtlslib.insecure.credential_stuffing import (
     scoreboard,
     stuff_credentials,
 )
-from mtlslib.tls import client_context
+from mtlslib.lessons.use_cases import Organisation
 from mtlslib.pki import CertificateAuthority, IssuedCertificate
-from mtlslib.lessons.use_cases import LoginService, Organisation, PasswordStore, Reply, https_request, login
+from mtlslib.tls import (
+    HttpResponse,
+    HttpsService,
+    LoginService,
+    PasswordStore,
+    Reply,
+    client_context,
+    https_request,
+    login,
+    parse_response,
+)
 
 # -- business to business ------------------------------------------------------------------
 
@@ -110,7 +121,7 @@ def test_the_password_store_checks_hashes_and_keeps_no_password():
     assert store.usernames == tuple(PASSWORDS)
     stored = repr(vars(store)).encode()
     assert all(password.encode() not in stored for password in PASSWORDS.values())
-    with pytest.raises(ProfileError):
+    with pytest.raises(UsageError, match="passwords is empty"):
         PasswordStore({})
 
 
@@ -276,3 +287,44 @@ def test_the_results_table_says_who_got_in_where():
         "bot             got in: alice@northwind.test  nobody (0 of 2 reached the form)",
         "bot with a key  -                             got in: alice@northwind.test",
     ]
+
+
+# -- the login service moved to mtlslib.tls; the chapters still import it from the lessons -----
+
+
+def test_the_lessons_reexport_the_login_service_of_mtlslib_tls():
+    for name in ("LoginService", "PasswordStore", "LoginRecord", "Reply", "login", "https_request"):
+        assert getattr(use_cases, name) is getattr(__import__("mtlslib.tls", fromlist=[name]), name)
+
+
+# -- one HTTP response parser ----------------------------------------------------------------
+
+
+def test_parse_response_reads_status_reason_headers_and_body():
+    raw = (b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n"
+           b"Content-Length: 9\r\n\r\nforbidden and then some bytes of what came next")
+    response = parse_response(raw)
+    assert isinstance(response, HttpResponse)
+    assert (response.status, response.reason, response.body) == (403, "Forbidden", b"forbidden")
+    assert response.header("content-type") == "text/plain" and response.header("X-Missing") is None
+    assert [v for k, v in response.headers if k.lower() == "set-cookie"] == ["a=1", "b=2"]
+    assert str(response) == "HTTP 403 Forbidden\nforbidden"
+    no_length = parse_response(b"HTTP/1.0 200 OK\r\n\r\nall of it\n")
+    assert (no_length.status, no_length.text) == (200, "all of it\n")
+    assert parse_response(b"HTTP/1.1 204\r\n\r\n").reason == ""
+
+
+@pytest.mark.parametrize("raw", [b"", b"HTTP/1.1 200 OK\r\nno blank line", b"SSH-2.0-OpenSSH\r\n\r\n",
+                                 b"HTTP/1.1 abc OK\r\n\r\n"])
+def test_parse_response_returns_none_for_what_is_not_an_http_response(raw):
+    assert parse_response(raw) is None
+
+
+def test_https_request_reads_the_response_with_the_same_parser(northwind):
+    web_ca = northwind["web_ca"]
+    with HttpsService(web_ca.issue_server("localhost")) as service:
+        reply = https_request(service.address, client_context(web_ca))
+        missing = https_request(service.address, client_context(web_ca), method="POST", path="/nothing",
+                                form={"a": "b"})
+    assert (reply.status, reply.text) == (200, "hello anonymous: no client certificate\n")
+    assert missing.status == 405

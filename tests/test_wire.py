@@ -16,10 +16,11 @@ import textwrap
 
 import pytest
 
-from mtlslib.tls import capture_handshake
-from mtlslib.errors import DecodeError, DecryptError, MtlsLibError
+from mtlslib.display import Shown
+from mtlslib.errors import DecodeError, DecryptError, MtlsLibError, UsageError
+from mtlslib.tls import capture_handshake, handshake
 from mtlslib.pki import KEY_TYPES, CertificateAuthority
-from mtlslib.wire import decode_conversation, parse_handshake, read_records
+from mtlslib.wire import ConversationDecoder, decode_conversation, negotiated_group, parse_handshake, read_records
 from mtlslib.wire.conversation import OpaqueRecord
 from mtlslib.wire.keyschedule import hkdf_expand_label, record_nonce, TLS13_SUITES
 from mtlslib.wire.messages import HandshakeMessage
@@ -262,3 +263,52 @@ def test_random_bytes_give_decode_errors_only(stream, tls13):
 def test_garbage_key_logs_give_decode_errors_only(sample_capture, text):
     chunks, _ = sample_capture
     _decode_or_refuse(chunks, text)
+
+
+# -- one reader of the negotiated group, and results that print themselves --------------------
+
+
+@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
+def test_the_negotiated_group_is_read_once_from_the_server_message(pki_by_key_type, tls_version):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    trace = capture_handshake(server, client, trust=root, tls_version=tls_version)
+    carrier = "ServerHello" if tls_version == "1.3" else "ServerKeyExchange"
+    message = trace.conversation.find(carrier, "server").payload
+    assert negotiated_group(message.raw) == "x25519"
+    assert trace.conversation.key_exchange_group == "x25519"
+    assert trace.result.group == "x25519"  # what capture_handshake reports, through the same reader
+    assert handshake(server, client, trust=root, tls_version=tls_version).group == "x25519"  # and handshake
+
+
+def test_the_negotiated_group_is_none_for_anything_else(pki_by_key_type):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    conversation = capture_handshake(server, client, trust=root, tls_version="1.2").conversation
+    hello_12 = conversation.find("ServerHello", "server").payload  # TLS 1.2: the group is elsewhere
+    client_hello = conversation.find("ClientHello", "client").payload
+    assert negotiated_group(hello_12.raw) is None
+    assert negotiated_group(client_hello.raw) is None
+    assert negotiated_group(b"") is None
+    assert negotiated_group(b"\x02\x00\x00\x05abc") is None  # a ServerHello that does not decode
+    unknown = bytes.fromhex("0c000009" "03" "abcd" "01" "07" "0403" "0000")
+    assert negotiated_group(unknown) == "0xabcd"
+
+
+def test_messages_and_checks_print_as_their_text(pki_by_key_type):
+    root, server, client = pki_by_key_type["ecdsa-p256"]
+    trace = capture_handshake(server, client, trust=root)
+    conversation = trace.conversation
+    hello = conversation.find("ServerHello", "server")
+    assert str(hello.payload) == "TLSv1.3, TLS_AES_256_GCM_SHA384, key_share x25519"
+    assert str(hello).startswith("server -> client  ServerHello ") and str(hello).endswith(str(hello.payload))
+    assert str(conversation.checks[0]).startswith("PASS  server CertificateVerify: ")
+    assert str(conversation) == "\n".join(str(item) for item in [*conversation.messages, *conversation.checks])
+    assert str(trace.openssl_view("client")[0]) == "client sent     ClientHello"
+    for shown in (hello, hello.payload, conversation.checks[0], conversation, trace.openssl_view("client")[0]):
+        assert isinstance(shown, Shown)
+        for method in ("line", "lines", "summary"):
+            assert not hasattr(shown, method)
+
+
+def test_a_sender_that_is_neither_side_is_a_usage_error():
+    with pytest.raises(UsageError, match="sender must be 'client' or 'server', not 'proxy'"):
+        ConversationDecoder().feed("proxy", b"")

@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Union
 
 from cryptography import x509
 
+from mtlslib.display import Shown
 from mtlslib.errors import MtlsLibError, PolicyError
 from mtlslib.pki import CertificateAuthority, general_name
 
@@ -154,7 +155,7 @@ def _same_name(a: str, b: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Decision(Shown):
     """The answer to "may this client come in?", with the reason in words."""
 
     allowed: bool

@@ -24,31 +24,30 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from mtlslib.errors import HandshakeTimeout, ProfileError
-from mtlslib.pki import IssuedCertificate
-from mtlslib.wire import Conversation, decode_conversation
+from mtlslib.display import Shown
+from mtlslib.errors import HandshakeTimeout
+from mtlslib.pki import IssuedCertificate, Trust
+from mtlslib.wire import Conversation, decode_conversation, negotiated_group
 from mtlslib.wire.constants import ALERT_DESCRIPTIONS, HANDSHAKE_TYPES, name_of
 
-from .loopback import (
-    DEFAULT_TIMEOUT,
-    HandshakeResult,
-    PeerView,
-    Trust,
-    client_context,
-    error_text,
-    listen,
-    peer_certificate,
-    serve_once,
-    server_context,
+from .contexts import TlsVersion
+from .handshake import ConnectionSpec, negotiated_version, serve_once
+from .net import DEFAULT_TIMEOUT, listen
+from .observe import (
+    ALERT,
+    CHANGE_CIPHER_SPEC,
+    HANDSHAKE,
+    RECORD_HEADER,
+    MessageTap,
+    fatal_alert,
 )
+from .results import HandshakeResult, PeerView, peer_certificate, peer_view
 
 __all__ = ["capture_handshake", "HandshakeTrace", "OpenSSLEvent"]
 
-_HANDSHAKE, _ALERT, _CCS, _HEADER = 22, 21, 20, 0x100
-
 
 @dataclass(frozen=True)
-class OpenSSLEvent:
+class OpenSSLEvent(Shown):
     """One message as OpenSSL reported it to one side: sent or received, decrypted."""
 
     side: str  # "client" or "server": whose OpenSSL reported it
@@ -58,14 +57,14 @@ class OpenSSLEvent:
 
     @property
     def name(self) -> str:
-        if self.content_type == _HANDSHAKE:
+        if self.content_type == HANDSHAKE:
             return name_of(HANDSHAKE_TYPES, self.data[0], 2)
-        if self.content_type == _ALERT:
+        if self.content_type == ALERT:
             return "Alert"
         return "ChangeCipherSpec"
 
-    def line(self) -> str:
-        detail = f" ({ALERT_DESCRIPTIONS.get(self.data[1], self.data[1])})" if self.content_type == _ALERT else ""
+    def __str__(self) -> str:
+        detail = f" ({ALERT_DESCRIPTIONS.get(self.data[1], self.data[1])})" if self.content_type == ALERT else ""
         return f"{self.side} {self.direction:<8} {self.name}{detail}"
 
 
@@ -75,17 +74,18 @@ class _Recorder:
     def __init__(self, ctx: ssl.SSLContext, side: str):
         self.side = side
         self.events: list[OpenSSLEvent] = []
-        if not hasattr(ctx, "_msg_callback"):
-            raise ProfileError("this Python's ssl module has no message callback (CPython 3.8+ needed)")
-        ctx._msg_callback = self._callback
+        self._tap = MessageTap(ctx, self._callback)
+
+    def detach(self) -> None:
+        self._tap.detach()
 
     def _callback(self, conn, direction, version, content_type, msg_type, data) -> None:
         sent = "sent" if direction == "write" else "received"
-        if content_type == _HEADER and data[:1] == bytes([_CCS]) and direction == "read":
+        if content_type == RECORD_HEADER and data[:1] == bytes([CHANGE_CIPHER_SPEC]) and direction == "read":
             # OpenSSL reports a received ChangeCipherSpec only through its record header.
-            self.events.append(OpenSSLEvent(self.side, sent, _CCS, b"\x01"))
-        elif content_type in (_HANDSHAKE, _ALERT, _CCS) and content_type != _HEADER:
-            if content_type == _CCS and direction == "read":
+            self.events.append(OpenSSLEvent(self.side, sent, CHANGE_CIPHER_SPEC, b"\x01"))
+        elif content_type in (HANDSHAKE, ALERT, CHANGE_CIPHER_SPEC) and content_type != RECORD_HEADER:
+            if content_type == CHANGE_CIPHER_SPEC and direction == "read":
                 return
             self.events.append(OpenSSLEvent(self.side, sent, int(content_type), bytes(data)))
 
@@ -122,32 +122,34 @@ class HandshakeTrace:
     def failed_at(self) -> str | None:
         """The first fatal alert, as "<side> sent <description>", or None if none was sent."""
         for event in sorted(self.client_events + self.server_events, key=lambda e: e.direction != "sent"):
-            if event.content_type == _ALERT and event.direction == "sent" and event.data[0] == 2:
+            if event.content_type == ALERT and event.direction == "sent" and event.data[0] == 2:
                 return f"{event.side} sent {ALERT_DESCRIPTIONS.get(event.data[1], event.data[1])}"
         return None
 
 
-def capture_handshake(server: IssuedCertificate, client: IssuedCertificate | None = None, *,
+def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: IssuedCertificate | None = None, *,
                       trust: Trust | None = None, server_trust: Trust | None = None,
                       client_trust: Trust | None = None, mutual: bool | None = None,
-                      tls_version: str | None = "1.3", server_hostname: str = "localhost",
-                      timeout: float = DEFAULT_TIMEOUT, tickets: bool = True) -> HandshakeTrace:
-    """Run one real handshake on 127.0.0.1 and record it (same arguments as ``handshake``).
+                      tls_version: TlsVersion | None = "1.3", server_hostname: str = "localhost",
+                      timeout: float = DEFAULT_TIMEOUT, check_purpose: bool = True,
+                      tickets: bool = True) -> HandshakeTrace:
+    """Run one real handshake on 127.0.0.1 and record it (the same connection as
+    :func:`~mtlslib.tls.handshake` makes: the fields of :class:`~mtlslib.tls.ConnectionSpec`, or one spec).
 
     ``tickets=False`` stops the TLS 1.3 server from sending session tickets after the handshake,
     which shortens the trace when they are not the subject.
     """
-    mutual = client is not None if mutual is None else mutual
-    client_trust, server_trust = client_trust or trust, server_trust or trust
-    if client_trust is None:
-        raise ProfileError("the client needs something to trust: pass trust=ca (or client_trust=...)")
-    server_ctx = server_context(server, trust=server_trust, mutual=mutual, tls_version=tls_version)
+    spec = server if isinstance(server, ConnectionSpec) else ConnectionSpec(
+        server, client, trust, server_trust, client_trust, mutual, tls_version, server_hostname, timeout,
+        check_purpose)
+    spec = spec.resolved()
+    server_ctx, client_ctx = spec.server_context(), spec.client_context()
     if not tickets:
         server_ctx.num_tickets = 0
-    client_ctx = client_context(client_trust, certificate=client, tls_version=tls_version)
     server_recorder, client_recorder = _Recorder(server_ctx, "server"), _Recorder(client_ctx, "client")
     server_side: dict[str, PeerView] = {}
     chunks: list[tuple[str, bytes]] = []
+    timeout = spec.timeout
 
     with tempfile.TemporaryDirectory(prefix="mtlslib-") as keylog_dir:
         keylog_path = Path(keylog_dir) / "keylog.txt"
@@ -159,44 +161,37 @@ def capture_handshake(server: IssuedCertificate, client: IssuedCertificate | Non
             thread.start()
             try:
                 client_view, version, cipher, duration = _client(listener.getsockname(), client_ctx,
-                                                                 server_hostname, timeout, chunks)
+                                                                 spec.server_hostname, timeout, chunks)
             finally:
                 thread.join(timeout * 2 + 1)
         if thread.is_alive():  # pragma: no cover - every server step has its own timeout
             raise HandshakeTimeout(f"the capture server thread did not finish within {timeout * 2 + 1:.0f} s")
         keylog = keylog_path.read_text() if keylog_path.exists() else ""
 
-    server_view = server_side["view"]
+    server_view = _with_alerts(server_side["view"], server_recorder.events)
     client_view = _with_alerts(client_view, client_recorder.events)
-    server_view = _with_alerts(server_view, server_recorder.events)
     ok = client_view.error is None and server_view.error is None and server_view.handshake_done
-    group = _group(chunks)
-    result = HandshakeResult(ok, version, cipher, group, client_view, server_view, duration, mutual)
-    return HandshakeTrace(result, chunks, keylog, client_recorder.events, server_recorder.events, tls_version,
-                          {"server": server, "client": client},
-                          {"client": client_trust, "server": server_trust if mutual else None})
+    result = HandshakeResult(ok, version, cipher, _group(client_recorder.events), client_view, server_view,
+                             duration, spec.mutual)
+    return HandshakeTrace(result, chunks, keylog, client_recorder.events, server_recorder.events,
+                          spec.tls_version,
+                          {"server": spec.server, "client": spec.client},
+                          {"client": spec.client_trust, "server": spec.server_trust})
 
 
 def _with_alerts(view: PeerView, events: list[OpenSSLEvent]) -> PeerView:
     def first(direction):
-        return next((ALERT_DESCRIPTIONS.get(e.data[1], str(e.data[1])) for e in events
-                     if e.content_type == _ALERT and e.direction == direction and e.data[0] == 2), None)
+        return next((fatal_alert(e.data) for e in events
+                     if e.content_type == ALERT and e.direction == direction and fatal_alert(e.data)), None)
 
     return PeerView(view.role, view.handshake_done, view.peer_subject, view.peer_names, view.error,
                     first("sent"), first("received"))
 
 
-def _group(chunks: list[tuple[str, bytes]]) -> str | None:
-    """The key-exchange group, read from the clear-text part of the capture."""
-    try:
-        conversation = decode_conversation(chunks, None)
-    except Exception:  # a broken capture still has a result; the group is a nicety
-        return None
-    hello = conversation.find("ServerHello")
-    if hello is not None and hello.payload.key_share:
-        return hello.payload.key_share[0]
-    exchange = conversation.find("ServerKeyExchange")
-    return exchange.payload.summary().split()[0] if exchange is not None else None
+def _group(client_events: list[OpenSSLEvent]) -> str | None:
+    """The key-exchange group, from the ServerHello (TLS 1.3) or ServerKeyExchange (TLS 1.2) the client received."""
+    found = (negotiated_group(e.data) for e in client_events if e.content_type == HANDSHAKE and e.direction == "received")
+    return next((group for group in found if group is not None), None)
 
 
 def _goodbye(drive, tls: ssl.SSLObject) -> None:
@@ -251,7 +246,7 @@ def _client(address, ctx, server_hostname, timeout, chunks):
         drive(tls.do_handshake)
         duration = time.perf_counter() - started
         peer = peer_certificate(tls)
-        version, cipher = tls.version(), tls.cipher()[0]
+        version, cipher = negotiated_version(tls), tls.cipher()[0]
         drive(lambda: tls.write(b"hello\n"))
         if not drive(lambda: tls.read(4096)):
             raise ConnectionResetError("the server closed the connection without answering")
@@ -260,6 +255,6 @@ def _client(address, ctx, server_hostname, timeout, chunks):
         error = e
     finally:
         sock.close()
-    view = PeerView("client", peer is not None, *(peer or (None, ())), error=error_text(error) if error else None)
+    view = peer_view("client", peer, error)
     return view, version, cipher, duration
 

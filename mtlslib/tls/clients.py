@@ -33,17 +33,21 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from mtlslib.display import Shown
 from mtlslib.errors import ClientUrlError
-from mtlslib.pki import IssuedCertificate, certificate_pem, write_private_file
-
-from .loopback import (
-    DEFAULT_TIMEOUT,
+from mtlslib.pki import (
+    IssuedCertificate,
     Trust,
-    client_context,
-    error_text,
-    loopback_address,
+    certificate_pem,
+    trust_anchors,
     trust_pem,
+    write_private_file,
 )
+
+from .contexts import client_context
+from .http import parse_response
+from .net import DEFAULT_TIMEOUT, loopback_address
+from .results import error_text
 
 __all__ = ["ClientRun", "ClientUrlError", "curl", "https_get", "openssl_s_client", "python_http_client",
            "python_urllib"]
@@ -51,7 +55,7 @@ __all__ = ["ClientRun", "ClientUrlError", "curl", "https_get", "openssl_s_client
 
 
 @dataclass(frozen=True)
-class ClientRun:
+class ClientRun(Shown):
     """One request made by one client: what was run and what came back."""
 
     client: str
@@ -91,8 +95,7 @@ class ClientRun:
             lines.append(self.body.rstrip("\n"))
         return "\n".join(lines)
 
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(str(self))
+    _repr_pretty_ = Shown._repr_pretty_  # before the dataclass's __repr__ in IPython's lookup
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,7 +140,7 @@ class _ClientFiles:
     when there are intermediates, ``client-chain.pem``, in a private directory for one run."""
 
     def __init__(self, trust: Trust, certificate: IssuedCertificate | None):
-        self._trust_pem = trust_pem(trust).encode()
+        self._trust_pem = trust_pem(trust)
         self._certificate = certificate
 
     def __enter__(self) -> Path:
@@ -153,6 +156,12 @@ class _ClientFiles:
 
     def __exit__(self, *exc) -> None:
         self._dir.cleanup()
+
+
+def _partial_chain(trust: Trust) -> bool:
+    """Whether an anchor of ``trust`` is not a root: the tools must then be told that any anchor
+    ends the path (OpenSSL's partial-chain flag; curl sets it by itself)."""
+    return any(anchor.issuer != anchor.subject for anchor in trust_anchors(trust))
 
 
 def _check_certificate(certificate) -> None:
@@ -187,15 +196,6 @@ def _run(argv: list[str], cwd: Path, stdin: bytes, timeout: float) -> tuple[int 
             if process.poll() is None:
                 process.kill()
                 process.communicate()
-
-
-def _parse_http(raw: bytes) -> tuple[int, str] | None:
-    """Status and body of a raw HTTP/1.x response (what curl --include and s_client print)."""
-    head, separator, body = raw.partition(b"\r\n\r\n")
-    match = re.match(rb"HTTP/\d(?:\.\d)? (\d{3})", head)
-    if not separator or match is None:
-        return None
-    return int(match.group(1)), body.decode("utf-8", "replace")
 
 
 # OpenSSL's error lines carry a thread id (different on every run), a packed error code, a
@@ -254,10 +254,10 @@ def curl(url: str, *, trust: Trust, certificate: IssuedCertificate | None = None
         code, out, err = _run(argv, directory, b"", timeout + 2)
     if code is None:
         return ClientRun("curl", command, error=f"curl did not finish within {timeout + 2:g} s and was stopped")
-    response = _parse_http(out) if code == 0 else None
+    response = parse_response(out) if code == 0 else None
     if response is None:
         return ClientRun("curl", command, error=_curl_error(code, err.decode("utf-8", "replace")))
-    return ClientRun("curl", command, status=response[0], body=response[1])
+    return ClientRun("curl", command, status=response.status, body=response.text)
 
 
 def openssl_s_client(url: str, *, trust: Trust, certificate: IssuedCertificate | None = None,
@@ -278,7 +278,7 @@ def openssl_s_client(url: str, *, trust: Trust, certificate: IssuedCertificate |
         argv += ["-noservername", "-verify_ip", target.host]
     else:
         argv += ["-servername", target.host, "-verify_hostname", target.host]
-    argv += ["-CAfile", "ca.pem", "-verify_return_error"]
+    argv += ["-CAfile", "ca.pem", "-verify_return_error"] + (["-partial_chain"] if _partial_chain(trust) else [])
     if certificate is not None:
         argv += ["-cert", "client.pem", "-key", "client.key"]
         if certificate.chain:  # -cert reads one certificate; the intermediates go separately
@@ -291,21 +291,25 @@ def openssl_s_client(url: str, *, trust: Trust, certificate: IssuedCertificate |
     if code is None:
         return ClientRun("openssl s_client", command,
                          error=f"openssl s_client did not finish within {timeout:g} s and was stopped")
-    response = _parse_http(out)
+    response = parse_response(out)
     if code != 0 or response is None:
         return ClientRun("openssl s_client", command, error=_s_client_error(code, err.decode("utf-8", "replace")))
-    return ClientRun("openssl s_client", command, status=response[0], body=response[1])
+    return ClientRun("openssl s_client", command, status=response.status, body=response.text)
 
 
-def _python_context(directory: Path, certificate: IssuedCertificate | None) -> ssl.SSLContext:
+def _python_context(directory: Path, certificate: IssuedCertificate | None, partial_chain: bool) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(directory / "ca.pem"))
+    if partial_chain:
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     if certificate is not None:
         context.load_cert_chain(str(directory / "client.pem"), str(directory / "client.key"))
     return context
 
 
-def _python_context_code(certificate: IssuedCertificate | None) -> list[str]:
+def _python_context_code(certificate: IssuedCertificate | None, partial_chain: bool) -> list[str]:
     lines = ['context = ssl.create_default_context(cafile="ca.pem")']
+    if partial_chain:
+        lines.append("context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN")
     if certificate is not None:
         lines.append('context.load_cert_chain("client.pem", "client.key")')
     return lines
@@ -321,14 +325,14 @@ def python_urllib(url: str, *, trust: Trust, certificate: IssuedCertificate | No
     ignored (an empty ``ProxyHandler``), as every request here stays on loopback."""
     target = _target(url)
     _check_certificate(certificate)
-    command = _shown_code(target, _python_context_code(certificate) + [
+    command = _shown_code(target, _python_context_code(certificate, _partial_chain(trust)) + [
         "opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), "
         "urllib.request.ProxyHandler({}))",
         f"opener.open({target.url!r}, timeout={timeout:g}).read()",
     ])
     with _ClientFiles(trust, certificate) as directory:
         try:
-            context = _python_context(directory, certificate)
+            context = _python_context(directory, certificate, _partial_chain(trust))
             opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
                                                  urllib.request.ProxyHandler({}))
             with opener.open(target.url, timeout=timeout) as response:
@@ -365,14 +369,14 @@ def python_http_client(url: str, *, trust: Trust, certificate: IssuedCertificate
     """``http.client.HTTPSConnection`` with an ``ssl`` context loaded from the PEM files."""
     target = _target(url)
     _check_certificate(certificate)
-    command = _shown_code(target, _python_context_code(certificate) + [
+    command = _shown_code(target, _python_context_code(certificate, _partial_chain(trust)) + [
         f"connection = http.client.HTTPSConnection({target.host!r}, <PORT>, context=context, timeout={timeout:g})",
         f"connection.request('GET', {target.path!r})",
         "connection.getresponse().read()",
     ])
     with _ClientFiles(trust, certificate) as directory:
         try:
-            context = _python_context(directory, certificate)
+            context = _python_context(directory, certificate, _partial_chain(trust))
         except OSError as error:
             return ClientRun("Python http.client", command, error=error_text(error))
         answer = _http_client_get(target, context, timeout)

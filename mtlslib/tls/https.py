@@ -21,9 +21,9 @@ from __future__ import annotations
 import email.message
 import http.server
 import socket
-import socketserver
 import ssl
-import threading
+import sys
+import traceback
 from dataclasses import dataclass
 from typing import Callable, Literal, Union
 
@@ -31,17 +31,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 
-from mtlslib.errors import ProfileError
-from mtlslib.pki import IssuedCertificate, san_entries
+from mtlslib.display import Shown
+from mtlslib.errors import UsageError
+from mtlslib.pki import IssuedCertificate, Trust, san_entries
 
-from .loopback import (
-    DEFAULT_TIMEOUT,
-    Trust,
-    close_connection,
-    error_text,
-    loopback_address,
-    server_context,
-)
+from .contexts import TlsVersion, server_context
+from .handshake import negotiated_version
+from .net import DEFAULT_TIMEOUT, LINGER, close_connection, loopback_address
+from .results import error_text
+from .server import AcceptLoop, TrackedConnection
 
 __all__ = ["ClientIdentity", "Handler", "HttpsService", "Request", "Response", "whoami"]
 
@@ -51,7 +49,7 @@ MAX_BODY_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
-class ClientIdentity:
+class ClientIdentity(Shown):
     """Who the client proved to be: fields of its verified certificate."""
 
     subject: str
@@ -96,7 +94,7 @@ class Request:
     client: ClientIdentity | None
     """The verified client certificate's identity; ``None`` when the client presented none."""
     tls_version: str
-    """``"TLSv1.3"`` or ``"TLSv1.2"``."""
+    """``"1.3"`` or ``"1.2"``."""
 
 
 @dataclass(frozen=True)
@@ -139,11 +137,11 @@ class HttpsService:
 
     def __init__(self, certificate: IssuedCertificate, *, trust: Trust | None = None,
                  mutual: Union[bool, Literal["optional"]] = False, handler: Handler = whoami,
-                 host: str = "127.0.0.1", port: int = 0, tls_version: str | None = None,
+                 host: str = "127.0.0.1", port: int = 0, tls_version: TlsVersion | None = None,
                  timeout: float = DEFAULT_TIMEOUT, log: Callable[[str], None] | None = None,
                  keep_alive: bool = False):
         if mutual not in (True, False, "optional"):
-            raise ProfileError(f"mutual must be True, False or 'optional', not {mutual!r}")
+            raise UsageError(f"mutual must be True, False or 'optional', not {mutual!r}")
         self.host = loopback_address(host)
         self.certificate = certificate
         self.mutual = mutual
@@ -154,46 +152,19 @@ class HttpsService:
         self.context = server_context(certificate, trust=trust, mutual=bool(mutual), tls_version=tls_version)
         if mutual == "optional":
             self.context.verify_mode = ssl.CERT_OPTIONAL
-        self._port = port
-        self._server: _Server | None = None
-        self._accept_thread: threading.Thread | None = None
-        self._open_connections: set[ssl.SSLSocket] = set()
-        self._lock = threading.Lock()
-        self._stopping = False
+        self._loop = AcceptLoop(self._serve_connection, host=self.host, port=port, name="mtlslib-https")
 
     # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> "HttpsService":
-        """Bind, listen and serve in a background thread. Raises ``OSError`` if the port is taken."""
-        if self._server is not None:
-            raise RuntimeError("the service is already running")
-        self._stopping = False
-        self._server = _Server(self)
-        self._accept_thread = threading.Thread(
-            # A short poll interval keeps stop() quick; the loop is idle otherwise.
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="mtlslib-https-accept", daemon=True)
-        self._accept_thread.start()
+        """Bind, listen and serve in background threads. Raises ``OSError`` if the port is taken,
+        :class:`~mtlslib.errors.ServiceStateError` if the service is already running."""
+        self._loop.start()
         return self
 
     def stop(self) -> None:
         """Stop accepting, cut the connections still open, join every thread, close every socket."""
-        if self._server is None:
-            return
-        server, self._server = self._server, None
-        server.shutdown()
-        with self._lock:
-            self._stopping = True
-            for tls in self._open_connections:
-                # The plain-socket shutdown wakes a thread blocked in a handshake or a read at once,
-                # without touching the TLS state that thread is using.
-                try:
-                    socket.socket.shutdown(tls, socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        server.server_close()  # closes the listener and joins the connection threads
-        self._accept_thread.join()
-        self._accept_thread = None
+        self._loop.stop(handshake_grace=0, handler_grace=0)
 
     def __enter__(self) -> "HttpsService":
         return self.start()
@@ -205,9 +176,8 @@ class HttpsService:
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._server is None:
-            raise RuntimeError("the service is not running; use it in a `with` block or call start()")
-        return self._server.server_address[:2]
+        """``(host, port)`` while running; :class:`~mtlslib.errors.ServiceStateError` otherwise."""
+        return self._loop.address
 
     @property
     def port(self) -> int:
@@ -225,22 +195,22 @@ class HttpsService:
 
     def __repr__(self) -> str:
         kind = {True: "mutual TLS", False: "TLS", "optional": "TLS, client certificate optional"}[self.mutual]
-        where = self.url if self._server is not None else "stopped"
+        where = self.url if self._loop.running else "stopped"
         return f"<HttpsService {where} ({kind})>"
 
     # -- per connection --------------------------------------------------------------------
 
-    def _serve_connection(self, server: "_Server", conn: socket.socket, client_address) -> None:
+    def _serve_connection(self, conn: socket.socket, client_address, tracked: TrackedConnection) -> None:
         conn.settimeout(self.timeout)
-        tls = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         peer = f"{client_address[0]}:{client_address[1]}"
         error: OSError | None = None
         try:
-            with self._lock:
-                if self._stopping:
-                    error = ConnectionAbortedError("the service is stopping")
-                    return
-                self._open_connections.add(tls)
+            tls = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)  # no I/O yet
+        except OSError:
+            conn.close()
+            return
+        try:
+            tracked.track(tls)
             try:
                 tls.do_handshake()
             except OSError as e:  # ssl.SSLError, a timeout, a reset
@@ -250,45 +220,19 @@ class HttpsService:
             peer_der = tls.getpeercert(binary_form=True)
             client = ClientIdentity.from_certificate(x509.load_der_x509_certificate(peer_der)) if peer_der else None
             try:
-                _RequestHandler(tls, client_address, server, client)
+                _RequestHandler(tls, client_address, self, client)
             except OSError as e:
                 self._log(f"{peer} connection ended early: {error_text(e)}")
                 error = e
         finally:
-            with self._lock:
-                self._open_connections.discard(tls)
             # close_notify after success (without it OpenSSL 3 clients report "unexpected eof while
             # reading"), the refusal's alert left readable after a failed handshake.
-            close_connection(tls, error, min(self.timeout, _ALERT_LINGER))
+            close_connection(tls, error, min(self.timeout, LINGER))
 
     def _log(self, line: str) -> None:
         # Connections cut by stop() fail on purpose; reporting them would only be noise.
-        if self.log is not None and not self._stopping:
+        if self.log is not None and not self._loop.stopping:
             self.log(line)
-
-
-# Long enough for a client on loopback to read an alert and hang up, short enough not to matter.
-_ALERT_LINGER = 1.0
-
-
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    # Non-daemon connection threads are the ones server_close() joins; each ends within `timeout`
-    # on its own, and at once when stop() cuts its socket.
-    daemon_threads = False
-
-    def __init__(self, service: HttpsService):
-        self.service = service
-        self.address_family = socket.AF_INET6 if ":" in service.host else socket.AF_INET
-        super().__init__((service.host, service._port), _RequestHandler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would look up the host's FQDN, which can stall on a machine
-        # with slow DNS; on loopback the address is its own name.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def finish_request(self, request, client_address) -> None:
-        self.service._serve_connection(self, request, client_address)
 
 
 class _RequestHandler(http.server.BaseHTTPRequestHandler):
@@ -297,10 +241,10 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
     # kept-alive connection waits for the client's delayed ACK, about 40 ms on Linux.
     disable_nagle_algorithm = True
 
-    def __init__(self, tls: ssl.SSLSocket, client_address, server: _Server, client: ClientIdentity | None):
+    def __init__(self, tls: ssl.SSLSocket, client_address, service: HttpsService, client: ClientIdentity | None):
         self.client = client
-        self.service = server.service
-        super().__init__(tls, client_address, server)
+        self.service = service
+        super().__init__(tls, client_address, service)
 
     def version_string(self) -> str:
         return "mtlslib"
@@ -309,16 +253,18 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
-        request = Request(self.command, self.path, self.headers, body, self.client, self.connection.version())
+        request = Request(self.command, self.path, self.headers, body, self.client,
+                          negotiated_version(self.connection))
         try:
             response = self.service.handler(request)
             if not isinstance(response, Response):
-                raise TypeError(f"the handler returned {type(response).__name__}, not a mtlslib.tls.Response")
+                raise UsageError(f"the handler returned {type(response).__name__}, not a mtlslib.tls.Response")
         except Exception as error:
             # The reader sees the failure in the response and the traceback on stderr, as with
             # any development server; the service itself keeps running.
             self._send(Response(500, f"internal server error: {type(error).__name__}: {error}\n"))
-            self.server.handle_error(self.connection, self.client_address)
+            print(f"{'-' * 40}\nException while handling a request from {self.client_address}:", file=sys.stderr)
+            traceback.print_exc()
             return
         self._send(response)
 

@@ -17,8 +17,8 @@ from .conversation import (
            WireMessage,
            decode_conversation,
 )
-from .messages import parse_handshake
+from .messages import negotiated_group, parse_handshake
 from .records import Record, RecordBuffer, read_records
 
 __all__ = ["Check", "Conversation", "ConversationDecoder", "Record", "RecordBuffer", "WireMessage",
-           "decode_conversation", "parse_handshake", "read_records"]
+           "decode_conversation", "negotiated_group", "parse_handshake", "read_records"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Union
 
-from ..errors import DecodeError
+from ..display import Shown
+from ..errors import DecodeError, UsageError
 from .keyschedule import (
     CipherSuite,
     RecordProtection,
@@ -32,6 +33,7 @@ from .messages import (
     HandshakeBuffer,
     HandshakeMessage,
     ServerHello,
+    negotiated_group,
     parse_alert,
     parse_handshake,
 )
@@ -41,28 +43,28 @@ SENDERS = ("client", "server")
 
 
 @dataclass(frozen=True)
-class ChangeCipherSpec:
+class ChangeCipherSpec(Shown):
     name = "ChangeCipherSpec"
     tls13: bool = False
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         if self.tls13:
             return "no meaning in TLS 1.3: sent only to get through old middleboxes"
         return "from the next record on, this side encrypts"
 
 
 @dataclass(frozen=True)
-class ApplicationData:
+class ApplicationData(Shown):
     name = "ApplicationData"
     length: int
     plaintext: bytes | None = None
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return f"{self.length} bytes of application data"
 
 
 @dataclass(frozen=True)
-class OpaqueRecord:
+class OpaqueRecord(Shown):
     """An encrypted record this decoder has no keys for (TLS 1.2, or no key log)."""
 
     content_type: int
@@ -73,7 +75,7 @@ class OpaqueRecord:
     def name(self) -> str:
         return self.known_as or "EncryptedRecord"
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return f"{self.length} encrypted bytes (no keys to open them)"
 
 
@@ -81,7 +83,7 @@ Payload = Union[HandshakeMessage, Alert, ChangeCipherSpec, ApplicationData, Opaq
 
 
 @dataclass(frozen=True)
-class WireMessage:
+class WireMessage(Shown):
     """One message as it crossed the wire."""
 
     sender: str  # "client" or "server"
@@ -107,25 +109,25 @@ class WireMessage:
     def arrow(self) -> str:
         return "client -> server" if self.sender == "client" else "server -> client"
 
-    def line(self) -> str:
+    def __str__(self) -> str:
         state = "encrypted" if self.encrypted else "clear    "
-        return f"{self.arrow}  {self.name:<20} {self.size:>5} B  {state}  {self.payload.summary()}"
+        return f"{self.arrow}  {self.name:<20} {self.size:>5} B  {state}  {self.payload}"
 
 
 @dataclass(frozen=True)
-class Check:
+class Check(Shown):
     """One cryptographic proof recomputed from the capture."""
 
     what: str
     ok: bool
     detail: str
 
-    def line(self) -> str:
+    def __str__(self) -> str:
         return f"{'PASS' if self.ok else 'FAIL'}  {self.what}: {self.detail}"
 
 
 @dataclass
-class Conversation:
+class Conversation(Shown):
     messages: list[WireMessage] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     version: str | None = None
@@ -143,11 +145,15 @@ class Conversation:
     def alerts(self) -> list[WireMessage]:
         return [m for m in self.messages if isinstance(m.payload, Alert)]
 
-    def lines(self) -> list[str]:
-        return [m.line() for m in self.messages]
+    @property
+    def key_exchange_group(self) -> str | None:
+        """The key-exchange group the server chose (see :func:`~mtlslib.wire.messages.negotiated_group`)."""
+        found = (negotiated_group(m.payload.raw) for m in self.messages
+                 if m.sender == "server" and isinstance(m.payload, HandshakeMessage))
+        return next((group for group in found if group is not None), None)
 
     def __str__(self) -> str:
-        return "\n".join(self.lines() + [c.line() for c in self.checks])
+        return "\n".join(str(item) for item in [*self.messages, *self.checks])
 
 
 class _Direction:
@@ -175,7 +181,7 @@ class ConversationDecoder:
 
     def feed(self, sender: str, chunk: bytes) -> list[WireMessage]:
         if sender not in self._directions:
-            raise ValueError(f"sender must be 'client' or 'server', not {sender!r}")
+            raise UsageError(f"sender must be 'client' or 'server', not {sender!r}")
         direction = self._directions[sender]
         new: list[WireMessage] = []
         for record in direction.records.feed(chunk):

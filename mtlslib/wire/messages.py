@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from ..display import Shown
 from ..errors import DecodeError
 from .constants import (
     ALERT_DESCRIPTIONS,
@@ -79,7 +80,7 @@ def _distinguished_names(data: bytes, what: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class HandshakeMessage:
+class HandshakeMessage(Shown):
     """Any handshake message. ``raw`` is the whole message, 4-byte header included."""
 
     msg_type: int
@@ -93,7 +94,7 @@ class HandshakeMessage:
     def body(self) -> bytes:
         return self.raw[HEADER_SIZE:]
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         """The fields worth a glance, on one line."""
         return f"{len(self.body)}-byte body"
 
@@ -154,7 +155,7 @@ class ClientHello(HandshakeMessage):
                 return name.decode("ascii", "replace")
         return None
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         if self.key_shares:  # TLS 1.3: the client's key exchange is already in its first message
             offer = "key_share " + ", ".join(g for g, _ in self.key_shares)
         else:
@@ -196,7 +197,7 @@ class ServerHello(HandshakeMessage):
         group = name_of(GROUPS, reader.uint(2))
         return (group, b"") if self.is_hello_retry_request else (group, reader.vector(2))
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         share = f", key_share {self.key_share[0]}" if self.key_share else ""
         kind = "HelloRetryRequest: " if self.is_hello_retry_request else ""
         return f"{kind}{self.selected_version}, {self.cipher_suite_name}{share}"
@@ -206,7 +207,7 @@ class ServerHello(HandshakeMessage):
 class EncryptedExtensions(HandshakeMessage):
     extensions: tuple[Extension, ...] = ()
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return "extensions: " + (", ".join(e.name for e in self.extensions) or "none")
 
 
@@ -231,7 +232,7 @@ class Certificate(HandshakeMessage):
     def issuers(self) -> tuple[str, ...]:
         return tuple(c.issuer.rfc4514_string() for c in self.parsed())
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         if not self.certificates:
             return "empty: no certificate"
         count = len(self.certificates)
@@ -248,7 +249,7 @@ class CertificateRequest(HandshakeMessage):
     def signature_algorithms(self) -> tuple[str, ...]:
         return tuple(name_of(SIGNATURE_SCHEMES, s) for s in self.signature_schemes)
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         cas = ("acceptable CAs: " + "; ".join(self.certificate_authorities)) if self.certificate_authorities \
             else "no CA names sent"
         return f"{len(self.signature_schemes)} signature algorithms, {cas}"
@@ -263,7 +264,7 @@ class CertificateVerify(HandshakeMessage):
     def scheme_name(self) -> str:
         return name_of(SIGNATURE_SCHEMES, self.scheme)
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return f"{self.scheme_name}, {len(self.signature)}-byte signature"
 
 
@@ -273,7 +274,7 @@ class Finished(HandshakeMessage):
     def verify_data(self) -> bytes:
         return self.body
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return f"{len(self.verify_data)}-byte verify_data (a MAC of the transcript)"
 
 
@@ -282,7 +283,7 @@ class NewSessionTicket(HandshakeMessage):
     lifetime: int = 0
     ticket: bytes = b""
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return f"lifetime {self.lifetime} s, {len(self.ticket)}-byte ticket"
 
 
@@ -295,14 +296,14 @@ class ServerKeyExchange(HandshakeMessage):
     scheme: int = 0
     signature: bytes = b""
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return (f"{name_of(GROUPS, self.group)} public key ({len(self.public_key)} bytes), "
                 f"signed {name_of(SIGNATURE_SCHEMES, self.scheme)}")
 
 
 @dataclass(frozen=True)
 class ServerHelloDone(HandshakeMessage):
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return "end of the server's first flight"
 
 
@@ -310,12 +311,12 @@ class ServerHelloDone(HandshakeMessage):
 class ClientKeyExchange(HandshakeMessage):
     public_key: bytes = b""
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return f"{len(self.public_key)}-byte public key"
 
 
 @dataclass(frozen=True)
-class Alert:
+class Alert(Shown):
     """A TLS alert: ``fatal`` ones end the connection; ``close notify`` ends it politely."""
 
     level: int
@@ -329,7 +330,7 @@ class Alert:
     def description_name(self) -> str:
         return ALERT_DESCRIPTIONS.get(self.description, f"alert {self.description}")
 
-    def summary(self) -> str:
+    def __str__(self) -> str:
         return f"{ALERT_LEVELS.get(self.level, self.level)}: {self.description_name}"
 
 
@@ -453,6 +454,20 @@ def parse_handshake(raw: bytes, *, tls13: bool) -> HandshakeMessage:
     return message
 
 
+def negotiated_group(message: bytes) -> str | None:
+    """The key-exchange group a server chose, read from one whole handshake message (header
+    included): the key_share of a TLS 1.3 ServerHello or HelloRetryRequest, the named curve of a
+    TLS 1.2 ServerKeyExchange. ``None`` for any other message, or for bytes that do not decode."""
+    if not message or message[0] not in (2, 12):  # ServerHello, ServerKeyExchange
+        return None
+    try:
+        parsed = parse_handshake(bytes(message), tls13=True)
+    except DecodeError:
+        return None
+    if isinstance(parsed, ServerKeyExchange):
+        return name_of(GROUPS, parsed.group)
+    return parsed.key_share[0] if isinstance(parsed, ServerHello) and parsed.key_share else None
+
 class HandshakeBuffer:
     """Cuts handshake-record payloads into whole messages; a message may span several records."""
 
@@ -479,5 +494,5 @@ class HandshakeBuffer:
 __all__ = [
     "Alert", "Certificate", "CertificateRequest", "CertificateVerify", "ClientHello", "ClientKeyExchange",
     "EncryptedExtensions", "Extension", "Finished", "HandshakeBuffer", "HandshakeMessage", "NewSessionTicket",
-    "ServerHello", "ServerHelloDone", "ServerKeyExchange", "parse_alert", "parse_handshake",
+    "ServerHello", "ServerHelloDone", "ServerKeyExchange", "negotiated_group", "parse_alert", "parse_handshake",
 ]
