@@ -308,14 +308,14 @@ def _run_handshake(args) -> int:
     conversation = trace.conversation
     for message in conversation.messages:
         opened_with = f"  [{message.secret}]" if args.decrypt and message.secret else ""
-        print(message.line() + opened_with)
+        print(f"{message}{opened_with}")
     if args.decrypt:
         print()
         if not conversation.decrypted:
             print("nothing to decrypt: TLS 1.2 encrypts only after ChangeCipherSpec, with keys this course "
                   "does not derive; everything above ChangeCipherSpec crossed the wire in clear text")
         for check in conversation.checks:
-            print(check.line())
+            print(check)
     return 0 if trace.result.ok and all(check.ok for check in conversation.checks) else 1
 
 

@@ -12,12 +12,26 @@ from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtlslib.tls import AccessPolicy, Decision, PolicyError, Rule, authorizing_handler, spiffe_id_of
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.mutual_tls import check_predictions, check_server_refuses_anonymous, check_spiffe_rule
-from mtlslib.tls import ClientIdentity, HttpsService, Request, Response
-from mtlslib.tls import client_context
+from mtlslib.exercises.mutual_tls import (
+    check_predictions,
+    check_server_refuses_anonymous,
+    check_spiffe_rule,
+)
 from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import (
+    AccessPolicy,
+    ClientIdentity,
+    Decision,
+    HttpsService,
+    PolicyError,
+    Request,
+    Response,
+    Rule,
+    authorizing_handler,
+    client_context,
+    spiffe_id_of,
+)
 
 WEB = "spiffe://example.test/ns/shop/sa/web"
 

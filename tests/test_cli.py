@@ -367,7 +367,7 @@ def test_handshake_command(version, mtls):
     result = run_cli("handshake", "--tls", version, *(["--mtls"] if mtls else []))
     assert result.returncode == 0, result.stdout + result.stderr
     head, client_saw, server_saw = result.stdout.splitlines()
-    assert head.startswith(f"{'mutual TLS' if mtls else 'TLS'} handshake OK: TLSv{version}, ")
+    assert head.startswith(f"{'mutual TLS' if mtls else 'TLS'} handshake OK: TLS {version}, ")
     assert client_saw == "  client saw: verified server certificate CN=localhost [DNS:localhost, IP:127.0.0.1]"
     assert server_saw == ("  server saw: verified client certificate CN=alice@example.test [email:alice@example.test]"
                           if mtls else "  server saw: no client certificate")

@@ -15,12 +15,24 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mtlslib.errors import HandshakeTimeout, MtlsLibError
-from mtlslib.tls import HttpsService
-from mtlslib.tls import LoopbackServer, client_context, connect, server_context
-from mtlslib.pki import CertificateAuthority, IssuedCertificate, load_pem_certificates, load_pem_private_key, load_pkcs12
+from mtlslib.pki import (
+    CertificateAuthority,
+    IssuedCertificate,
+    load_pem_certificates,
+    load_pem_private_key,
+    load_pkcs12,
+)
+from mtlslib.tls import (
+    HttpsService,
+    LoopbackServer,
+    client_context,
+    connect,
+    server_context,
+)
 
 CLIENTS = 200
 _FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -14,9 +14,15 @@ from typing import NamedTuple
 import pytest
 
 from mtlslib.errors import NotLoopbackError, ServiceStateError, UsageError
-from mtlslib.tls import ClientIdentity, HttpsService, Request, Response, whoami
-from mtlslib.tls import client_context
 from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import (
+    ClientIdentity,
+    HttpsService,
+    Request,
+    Response,
+    client_context,
+    whoami,
+)
 
 
 class Reply(NamedTuple):

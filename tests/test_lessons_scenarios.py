@@ -84,7 +84,7 @@ def test_crls_are_loaded_through_temporary_files():
 
 def test_an_outcome_prints_one_way_and_says_it_in_a_few_words(outcomes):
     valid, expired = outcomes["valid"], outcomes["expired"]
-    assert str(valid).splitlines()[0] == "ACCEPTED (TLSv1.3)"
+    assert str(valid).splitlines()[0] == "ACCEPTED (TLS 1.3)"
     assert str(valid).splitlines()[1:] == ["  client saw: server certificate CN=localhost",
                                            "  server saw: no client certificate",
                                            "  application answered: hello anonymous (no client certificate)"]

@@ -15,7 +15,15 @@ from contextlib import contextmanager
 import pytest
 
 from mtlslib.display import Shown
-from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, PurposeError, ServiceStateError, UsageError
+from mtlslib.errors import (
+    HandshakeTimeout,
+    MtlsLibError,
+    NotLoopbackError,
+    PurposeError,
+    ServiceStateError,
+    UsageError,
+)
+from mtlslib.pki import KEY_TYPES, CertificateAuthority
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     AcceptLoop,
@@ -32,7 +40,6 @@ from mtlslib.tls import (
     server_context,
     tls_version_name,
 )
-from mtlslib.pki import KEY_TYPES, CertificateAuthority
 
 TIMED_OUT = "timed out waiting for the peer"
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-
-from mtlslib.tls import LoopbackServer, client_context, connect, server_context
-from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate, load_pkcs12
 from pki_hierarchy import Hierarchy, build_hierarchy
+
+from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate, load_pkcs12
+from mtlslib.tls import LoopbackServer, client_context, connect, server_context
 
 OPENSSL_TIMEOUT = 20
 ALICE = "spiffe://example.test/ns/course/sa/alice"

@@ -23,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from pki_hierarchy import Hierarchy, build_hierarchy
 
 from mtlslib import handshake
 from mtlslib.errors import CertificateLoadError, MtlsLibError, ProfileError
-from mtlslib.tls import LoopbackServer, client_context, connect, server_context
 from mtlslib.pki import (
     KEY_TYPES,
     VALIDITY_PRESETS,
@@ -36,7 +36,7 @@ from mtlslib.pki import (
     key_type_of,
     load_pkcs12,
 )
-from pki_hierarchy import Hierarchy, build_hierarchy
+from mtlslib.tls import LoopbackServer, client_context, connect, server_context
 
 UTC = dt.timezone.utc
 # Inside the "valid" preset, so results do not depend on the day the tests run.

@@ -323,6 +323,7 @@ def test_uri_constraints_are_left_out_because_cryptography_refuses_them():
     import datetime as dt
 
     from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
     from mtlslib.pki import reserved_names_constraints
     assert not any(isinstance(n, x509.UniformResourceIdentifier)
                    for n in reserved_names_constraints().permitted_subtrees)

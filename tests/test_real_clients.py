@@ -11,20 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from mtlslib.tls import AccessPolicy, authorizing_handler
 from mtlslib.errors import NotLoopbackError
-from mtlslib.tls import HttpsService
 from mtlslib.pki import CertificateAuthority
-from mtlslib.tls.clients import _ClientFiles
 from mtlslib.tls import (
+    AccessPolicy,
     ClientRun,
     ClientUrlError,
+    HttpsService,
+    authorizing_handler,
     curl,
     https_get,
     openssl_s_client,
     python_http_client,
     python_urllib,
 )
+from mtlslib.tls.clients import _ClientFiles
 
 WEB = "spiffe://example.test/ns/shop/sa/web"
 PYTHON_CLIENTS = [python_urllib, python_http_client, https_get]

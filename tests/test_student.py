@@ -4,16 +4,20 @@ blank copy, fails with a message that tells the student what to write (not a Nam
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-import subprocess
-import sys
-
-from mtlslib.course.student import TEACHER_TAG, clear_solutions, student_notebook, write_student_edition
+from mtlslib.course.student import (
+    TEACHER_TAG,
+    clear_solutions,
+    student_notebook,
+    write_student_edition,
+)
 from mtlslib.errors import UsageError
 
 pytestmark = pytest.mark.usefixtures("jupyter_kernels")

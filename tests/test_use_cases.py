@@ -11,7 +11,12 @@ import ssl
 import pytest
 
 import mtlslib.lessons.use_cases as use_cases
-from mtlslib.errors import CertificateLoadError, NotLoopbackError, ProfileError, UsageError
+from mtlslib.errors import (
+    CertificateLoadError,
+    NotLoopbackError,
+    ProfileError,
+    UsageError,
+)
 from mtlslib.insecure.credential_stuffing import (
     MAX_ATTEMPTS,
     AttackBoundsError,

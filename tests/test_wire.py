@@ -18,11 +18,17 @@ import pytest
 
 from mtlslib.display import Shown
 from mtlslib.errors import DecodeError, DecryptError, MtlsLibError, UsageError
-from mtlslib.tls import capture_handshake, handshake
 from mtlslib.pki import KEY_TYPES, CertificateAuthority
-from mtlslib.wire import ConversationDecoder, decode_conversation, negotiated_group, parse_handshake, read_records
+from mtlslib.tls import capture_handshake, handshake
+from mtlslib.wire import (
+    ConversationDecoder,
+    decode_conversation,
+    negotiated_group,
+    parse_handshake,
+    read_records,
+)
 from mtlslib.wire.conversation import OpaqueRecord
-from mtlslib.wire.keyschedule import hkdf_expand_label, record_nonce, TLS13_SUITES
+from mtlslib.wire.keyschedule import TLS13_SUITES, hkdf_expand_label, record_nonce
 from mtlslib.wire.messages import HandshakeMessage
 
 
@@ -207,7 +213,8 @@ def test_other_tls13_cipher_suites_decrypt_and_verify(tmp_path, suite):
 # --------------------------------------------------------------------------------------------
 # Malformed input: only the decoder's own errors come out, and quickly.
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 
 @pytest.fixture(scope="module")

@@ -117,7 +117,7 @@ def handshake_traffic(trace: HandshakeTrace) -> Traffic:
     sizes = {sender: sum(record.size for record in read_records(trace.stream(sender), sender)
                          if record.offset < first_data.get(sender, float("inf")))
              for sender in ("client", "server")}
-    version = trace.result.version.replace("TLSv", "")
+    version = trace.result.tls_version
     return Traffic(trace.result.mutual, version, tuple(messages["client"]), tuple(messages["server"]),
                    sizes["client"], sizes["server"], round_trips)
 

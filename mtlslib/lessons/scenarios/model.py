@@ -83,7 +83,7 @@ class Outcome(Shown):
                     f"  {self.refused_by}: {self.error}")
         if self.accepted:
             client, server = self.result.client_saw, self.result.server_saw
-            return "\n".join([f"ACCEPTED ({self.result.version})",
+            return "\n".join([f"ACCEPTED (TLS {self.result.tls_version})",
                               f"  client saw: {_seen(client, 'server')}",
                               f"  server saw: {_seen(server, 'client')}",
                               f"  application answered: {self.reply}"])
