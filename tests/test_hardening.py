@@ -114,7 +114,7 @@ def _good_request(address, ctx) -> bytes:
 @pytest.mark.timeout(120)
 def test_loopback_server_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_ones(pki):
     root, server, alice = pki
-    stranger = CertificateAuthority.create("Stranger CA", seed="hardening").issue_client("mallory")
+    stranger = CertificateAuthority.create("Stranger CA", seed="hardening").issue_client("mallory.example.test")
     good_ctx = client_context(root, certificate=alice)
     bad_ctx = client_context(root, certificate=stranger, check_purpose=False)
     with LoopbackServer(server_context(server, trust=root, mutual=True), timeout=20, backlog=512) as srv:

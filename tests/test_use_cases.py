@@ -286,7 +286,7 @@ def test_the_results_table_says_who_got_in_where():
     outside = [BotAttempt("alice@northwind.test", "pw", Reply(None, refused="certificate required"))] * 2
     table = results_table({"bot": {"password only": inside, "mutual TLS": outside},
                            "bot with a key": {"mutual TLS": inside}})
-    assert table.splitlines() == [
+    assert str(table).splitlines() == [
         "attacker        password only                 mutual TLS",
         "--------------  ----------------------------  --------------------------------",
         "bot             got in: alice@northwind.test  nobody (0 of 2 reached the form)",

@@ -38,7 +38,7 @@ def pki_by_key_type():
     for key_type in KEY_TYPES:
         root = CertificateAuthority.create(f"Wire Root {key_type}", seed="wire", key_type=key_type)
         issuing = root.create_intermediate("Wire Issuing CA")
-        made[key_type] = (root, issuing.issue_server("localhost", "127.0.0.1"), issuing.issue_client("alice"))
+        made[key_type] = (root, issuing.issue_server("localhost", "127.0.0.1"), issuing.issue_client("alice.example.test"))
     return made
 
 
@@ -93,7 +93,7 @@ def test_tls13_hides_certificates_and_tls12_shows_them(pki_by_key_type):
             assert certificates == []
         else:
             assert [m.sender for m in certificates] == ["server", "client"]
-            assert certificates[1].payload.subjects[0] == "CN=alice"
+            assert certificates[1].payload.subjects[0] == "CN=alice.example.test"
             assert not certificates[1].encrypted
 
 
@@ -191,7 +191,7 @@ _OTHER_SUITE_SCRIPT = textwrap.dedent("""
     from mtlslib.tls import capture_handshake
     from mtlslib.pki import CertificateAuthority
     root = CertificateAuthority.create("Suite Root", seed="suites")
-    trace = capture_handshake(root.issue_server("localhost"), root.issue_client("alice"), trust=root)
+    trace = capture_handshake(root.issue_server("localhost"), root.issue_client("alice.example.test"), trust=root)
     print(json.dumps({"cipher": trace.result.cipher, "ok": trace.result.ok,
                       "checks": [c.ok for c in trace.conversation.checks]}))
 """)

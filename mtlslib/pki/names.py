@@ -215,8 +215,15 @@ def leaf_subject(common_name: str | None, first_identity: str, organization: str
     if common_name is not None:
         _check_name_attribute("common_name", common_name)
         return _subject(common_name, organization)
-    # Identities too long for a common name (long URIs) live in the SAN only.
-    return _subject(first_identity if _fits_name_limit(first_identity) else None, organization)
+    # The common name only labels the certificate for people; identities live in the SAN. Some stay
+    # out of it: one too long for the field (a long URI), and an IP address, which OpenSSL would take
+    # for a DNS name when it applies a CA's DNS name constraints to a certificate without a DNS SAN.
+    try:
+        ipaddress.ip_address(first_identity)
+        label = None
+    except ValueError:
+        label = first_identity if _fits_name_limit(first_identity) else None
+    return _subject(label, organization)
 
 
 def extension(cert: x509.Certificate, ext_type):

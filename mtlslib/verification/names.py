@@ -215,10 +215,21 @@ def _subject_names(question: Question, cert: Cert) -> list[tuple[str, object]]:
     for attribute in cert.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS):
         names.append(("email", str(attribute.value)))
     has_dns = san is not None and any(isinstance(g, x509.DNSName) for g in san)
-    if not has_dns and not question.webpki:
-        # OpenSSL also holds a host-name-looking common name to DNS constraints when no DNS SAN exists.
-        names += [("DNS", cn) for cn in _common_names(cert.cert) if DNS_NAME.fullmatch(cn.lower())]
+    if cert is question.leaf and not has_dns and not question.webpki:
+        # OpenSSL also holds the leaf's host-name-looking common name to DNS constraints when it has no
+        # DNS SAN (NAME_CONSTRAINTS_check_CN, for the end-entity certificate only).
+        names += [("DNS", cn) for cn in _common_names(cert.cert) if _openssl_takes_for_dns(cn)]
     return names
+
+
+def _openssl_takes_for_dns(common_name: str) -> bool:
+    """OpenSSL's cn2dnsid: letters, digits and '_', with '-' and '.' inside, and at least two labels
+    (a one-label name such as ``CN=sometld`` is not taken for a DNS name)."""
+    return (_OPENSSL_CN_DNS.fullmatch(common_name) is not None and "." in common_name
+            and ".." not in common_name and ".-" not in common_name and "-." not in common_name)
+
+
+_OPENSSL_CN_DNS = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 
 
 def _malformed_subtree(subtrees) -> str | None:
