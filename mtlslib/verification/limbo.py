@@ -108,10 +108,11 @@ def load_cases(path=CORPUS) -> list[LimboCase]:
 
 
 def explain_case(case: LimboCase, profile: str = "webpki") -> Explanation:
-    """The explainer's reading of ``case``."""
+    """The explainer's reading of ``case``, as the verifier the suite is held against is set up: Python's
+    default context (no partial chains, the common-name fallback on) under the openssl profile."""
     return explain(case.chain, case.trusted, purpose=case.kind, name=case.expected_name,
                    at=case.time, crls=case.crls, profile=profile, max_depth=case.max_depth,
-                   crl_check="leaf" if case.crls else None)
+                   crl_check="leaf" if case.crls else None, partial_chain=False, cn_fallback=True)
 
 
 @dataclass

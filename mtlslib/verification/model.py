@@ -45,6 +45,11 @@ def format_time(moment: _dt.datetime) -> str:
 class Settings:
     """How the verifier being explained is configured.
 
+    The defaults are the client and server contexts mtlslib makes (:mod:`mtlslib.tls.contexts`):
+    OpenSSL's rules as Python's ``ssl`` applies them, any certificate in the trust store ends the path
+    (as the course means by "trust", :mod:`mtlslib.pki.trust`), and names come from the SAN only.
+    :meth:`of_context` reads them from any other context.
+
     ``verify=False`` is ``CERT_NONE``; ``check_hostname=False`` skips the name; ``cn_fallback`` is
     ``hostname_checks_common_name``; ``partial_chain`` is ``VERIFY_X509_PARTIAL_CHAIN`` (any
     certificate in the trust store may end the path); ``crl_check`` is ``None``, ``"leaf"``
@@ -58,8 +63,8 @@ class Settings:
     profile: str = "openssl"
     verify: bool = True
     check_hostname: bool = True
-    cn_fallback: bool = True
-    partial_chain: bool = False
+    cn_fallback: bool = False
+    partial_chain: bool = True
     crl_check: str | None = "auto"
     security_level: int = 2
     max_depth: int | None = None
