@@ -141,7 +141,8 @@ class CertificateAuthority(CertificateAndKey):
     """
 
     def __init__(self, certificate: x509.Certificate, private_key, *, parent: "CertificateAuthority | None" = None,
-                 seed_stream: SeedStream | None = None, chain: Iterable[x509.Certificate] = ()):
+                 seed_stream: SeedStream | None = None, chain: Iterable[x509.Certificate] = (),
+                 reserved_names_only: bool | None = None):
         self.certificate = certificate
         self.private_key = private_key
         self.parent = parent
@@ -150,7 +151,8 @@ class CertificateAuthority(CertificateAndKey):
         # The intermediates between this CA and the root, nearest first; a loaded intermediate has
         # no parent object, so it keeps the ones that followed it in its file.
         self.chain = parent.chain_for_issued if parent is not None else tuple(chain)
-        self._reserved_only = (parent is not None and parent._reserved_only) or _has_reserved_constraints(certificate)
+        # Known when this class made the certificate; read from it (once, when first needed) otherwise.
+        self._reserved_only = reserved_names_only
         self._issued = 0
         self._revoked: list[x509.RevokedCertificate] = []
 
@@ -184,7 +186,8 @@ class CertificateAuthority(CertificateAndKey):
                                    x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(key_identifier),
                                    window, path_length, stream,
                                    reserved_names_constraints() if reserved_names_only else None)
-        return cls._with_key_identifier(cls(cert, key, seed_stream=stream), key_identifier)
+        return cls._with_key_identifier(cls(cert, key, seed_stream=stream, reserved_names_only=reserved_names_only),
+                                        key_identifier)
 
     def create_intermediate(self, name: str, *, key_type: str | None = None, validity: Validity = "valid",
                             path_length: int | None = 0, organization: str | None = None) -> "CertificateAuthority":
@@ -201,7 +204,8 @@ class CertificateAuthority(CertificateAndKey):
         key_identifier = x509.SubjectKeyIdentifier.from_public_key(public_key)
         cert = self._ca_certificate(subject, public_key, key_identifier, self.certificate.subject,
                                     self.private_key, self.authority_key_identifier, window, path_length, stream)
-        return self._with_key_identifier(CertificateAuthority(cert, key, parent=self, seed_stream=stream),
+        return self._with_key_identifier(CertificateAuthority(cert, key, parent=self, seed_stream=stream,
+                                                              reserved_names_only=self.reserved_names_only),
                                          key_identifier)
 
     @staticmethod
@@ -231,6 +235,9 @@ class CertificateAuthority(CertificateAndKey):
     @property
     def reserved_names_only(self) -> bool:
         """Whether this CA, or one above it, is confined to reserved names (see :meth:`create`)."""
+        if self._reserved_only is None:
+            self._reserved_only = ((self.parent is not None and self.parent.reserved_names_only)
+                                   or _has_reserved_constraints(self.certificate))
         return self._reserved_only
 
     # -- issuing ---------------------------------------------------------------------------
@@ -256,7 +263,7 @@ class CertificateAuthority(CertificateAndKey):
         # Every check comes before _next_stream: a refused request must not shift what a seeded
         # CA issues next.
         names = [general_name(i) for i in identities]
-        outside = [i for i, n in zip(identities, names) if self._reserved_only and not is_reserved(n)]
+        outside = [i for i, n in zip(identities, names) if self.reserved_names_only and not is_reserved(n)]
         if outside:
             raise ProfileError(
                 f"{self.name} is confined to reserved names (its seed makes its key public), so it will not "

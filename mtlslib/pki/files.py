@@ -239,7 +239,13 @@ class TemporaryPemFiles:
         self._dir = tempfile.TemporaryDirectory(prefix="mtlslib-")
         paths = {}
         for name, data in self._contents.items():
-            paths[name] = str(write_private_file(Path(self._dir.name) / name, data))
+            # A fresh folder only its owner can enter: a plain exclusive create is enough, and these
+            # files live for milliseconds, so no fsync and no rename (write_file's guarantees).
+            path = Path(self._dir.name) / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            paths[name] = str(path)
         return paths
 
     def __exit__(self, *exc) -> None:
