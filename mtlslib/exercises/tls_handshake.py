@@ -23,6 +23,7 @@ from mtlslib.wire.messages import HELLO_RETRY_RANDOM
 
 __all__ = ["built_client_hello", "built_server_hello", "check_hello_readers"]
 
+# IANA code points: extension types, then named groups (0x11EC is the ML-KEM hybrid OpenSSL 3.5 offers).
 KEY_SHARE, PADDING, SUPPORTED_GROUPS, SUPPORTED_VERSIONS, SERVER_NAME = 51, 21, 10, 43, 0
 X25519, SECP256R1, X25519MLKEM768 = 0x001D, 0x0017, 0x11EC
 _GROUP_CODES = {name: code for code, name in GROUPS.items()}
