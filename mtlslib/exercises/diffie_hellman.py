@@ -6,6 +6,7 @@ with :mod:`mtlslib.insecure.toy_dh`, and explains the usual mistakes.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 from mtlslib.exercises import attempt, expect, well_done
@@ -13,6 +14,8 @@ from mtlslib.insecure.toy_dh import (
     ToyGroup,
     ToyServer,
     element_of_order,
+    multiplicative_order,
+    prime_factors,
     small_subgroup_attack,
     toy_secret,
 )
@@ -70,11 +73,66 @@ def check_brute_force_secret(brute_force_secret: Callable[[int, ToyGroup], int])
     well_done(f"your brute force recovered {tried} secrets, up to a {groups[-1].bits}-bit prime")
 
 
+# Teaches the idea behind the check (powers of g have an order dividing g's prime order) without
+# writing the test itself.
+_SUBGROUP_HINT = ("Hint: a genuine public value is a power of g, and the order of g, group.order, is prime. "
+                  "What can the order of a power of g be?")
+
+
+def _element_of_order(n: int, p: int) -> int:
+    """The first element of order exactly ``n`` modulo ``p``, for any ``n`` dividing p - 1, prime or not."""
+    return next(h for h in (pow(x, (p - 1) // n, p) for x in range(2, p)) if multiplicative_order(h, p) == n)
+
+
+def _factorization(n: int) -> str:
+    parts = []
+    for r in prime_factors(n):
+        power = 0
+        while n % r == 0:
+            n, power = n // r, power + 1
+        parts.append(f"{r}^{power}" if power > 1 else str(r))
+    return " x ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def _bad_public_values(group: ToyGroup) -> dict[int, str]:
+    """Every value a check must refuse, with why, in the order a reader's mistakes are most likely met."""
+    p, q, g = group.p, group.order, group.g
+    bad = {0: "0 makes the shared secret 0 whatever the secret",
+           1: "1 makes the shared secret 1 whatever the secret",
+           p - 1: "p - 1 has order 2: the shared secret is 1 or p - 1, leaking the secret's parity",
+           p: "p is out of range (and equals 0 modulo p)",
+           p + g: "p + g is out of range: values must lie between 2 and p - 2",
+           g - p: "g - p is negative: a public value is never negative, even when it equals a genuine one "
+                  "modulo p"}
+    for r in group.small_subgroup_orders()[1:]:
+        h = element_of_order(r, p)
+        bad[h] = (f"{h} has order {r}, a small prime: the shared secret {h}^b can take only {r} values, so "
+                  f"Bob's answer reveals b mod {r}. {_SUBGROUP_HINT}")
+    for n in (4, 6, 32, 2 * 3 * 5 * 7, 2 * 3 * 5 * 7 * 11 * 13):
+        h = _element_of_order(n, p)
+        bad[h] = (f"{h} has order {n} = {_factorization(n)}: {h}^r mod p is not 1 for any prime r, yet the shared "
+                  f"secret {h}^b takes only {n} values and reveals b mod {n}. Small orders are not all prime: "
+                  f"looking for the small prime orders one by one misses the orders they multiply into. "
+                  f"{_SUBGROUP_HINT}")
+    minus_g = (p - g) % p
+    bad[minus_g] = (f"{minus_g} (that is p - g) has order 2q: its square is a power of g but it is not one itself. "
+                    "The shared secret it yields is plus or minus what a genuine value would give, and the sign "
+                    f"tells the attacker whether b is even. A large order is not enough. {_SUBGROUP_HINT}")
+    s = _element_of_order((p - 1) // q, p)
+    generator = g * s % p
+    bad[generator] = (f"{generator} (g times an element of order (p - 1)/q) generates the whole group: its order is "
+                      "p - 1, the largest there is, yet it is not a power of g. Its shared secret carries a part of "
+                      f"small order that reveals b modulo the small factors of p - 1. {_SUBGROUP_HINT}")
+    return bad
+
+
 def check_public_value_check(is_valid: Callable[[int, ToyGroup], bool]) -> None:
     """``is_valid(y, group)`` must accept the real public values g^x and refuse everything else:
-    0, 1, p - 1, numbers out of range, and elements of the small subgroups."""
+    0, 1, p - 1, numbers out of range, and every element outside g's subgroup, whatever its order
+    (small primes, small composites, 2q, p - 1)."""
     group = ToyGroup.with_small_subgroups(32)
-    p, name = group.p, getattr(is_valid, "__name__", "your check")
+    name = getattr(is_valid, "__name__", "your check")
 
     def answer(y: int) -> bool:
         result = attempt(is_valid, y, group)
@@ -85,16 +143,7 @@ def check_public_value_check(is_valid: Callable[[int, ToyGroup], bool]) -> None:
     for label in ("a", "b", "c"):
         y = group.power(toy_secret(f"valid {label}", group.order))
         expect(answer(y), f"{name}({y}, group) should be True: it is g^x for a secret x, a real public value")
-    refused = {0: "0 makes the shared secret 0 whatever the secret",
-               1: "1 makes the shared secret 1 whatever the secret",
-               p - 1: "p - 1 has order 2: the shared secret is 1 or p - 1, leaking the secret's parity",
-               p: "p is out of range (and equals 0 modulo p)",
-               p + group.g: "p + g is out of range: values must lie between 2 and p - 2",
-               -group.g: "a negative number is not a public value"}
-    for r in group.small_subgroup_orders()[1:]:
-        h = element_of_order(r, p)
-        refused[h] = (f"{h} has order {r}: the shared secret can take only {r} values. Hint: a real "
-                      f"public value y satisfies y^q mod p = 1, with q = group.order")
+    refused = _bad_public_values(group)
     for y, why in refused.items():
         expect(not answer(y), f"{name}({y}, group) should be False: {why}")
     unprotected = small_subgroup_attack(ToyServer(group, toy_secret("Bob's secret", group.order)))
