@@ -44,7 +44,9 @@ def _chapter(notebook: Path) -> Chapter:
     title = next((p.lstrip("# ").splitlines()[0] for p in paragraphs if p.startswith("# ")), notebook.stem)
     opening = next((" ".join(p.split()) for p in paragraphs if not p.startswith("#")), "")
     goal = re.split(r"(?<=[.!?])\s", opening, maxsplit=1)[0]  # the first sentence says what you will do
-    words = sum(len(s.split()) for s, c in sources if c.get("cell_type") == "markdown")
+    # Answers for teachers (cells tagged "teacher") are not in the edition a student works through.
+    words = sum(len(s.split()) for s, c in sources
+                if c.get("cell_type") == "markdown" and "teacher" not in c.get("metadata", {}).get("tags", []))
     code = [s for s, c in sources if c.get("cell_type") == "code"]
     exercises = sum(1 for _, c in sources if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
     minutes = words / WORDS_PER_MINUTE + MINUTES_PER_CODE_CELL * len(code) + MINUTES_PER_EXERCISE * exercises

@@ -161,7 +161,9 @@ class ClientHello(HandshakeMessage):
         else:
             offer = "groups " + ", ".join(self.supported_groups[:3]) + (", ..." if len(self.supported_groups) > 3 else "")
         sni = f", SNI {self.server_name}" if self.server_name else ""
-        return f"versions {'/'.join(self.supported_versions)}, {len(self.cipher_suites)} cipher suites, {offer}{sni}"
+        signals = sum(name.endswith("_SCSV") for name in self.cipher_suite_names)  # RFC 5746/7507: not suites
+        suites = f"{len(self.cipher_suites) - signals} cipher suites" + (f" (+{signals} SCSV)" if signals else "")
+        return f"versions {'/'.join(self.supported_versions)}, {suites}, {offer}{sni}"
 
 
 @dataclass(frozen=True)
