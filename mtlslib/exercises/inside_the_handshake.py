@@ -1,0 +1,179 @@
+"""Checkers for chapter 04, inside the handshake: HKDF-Expand-Label and a Finished MAC, by hand.
+
+Both checkers work on the reader's own capture (a :class:`~mtlslib.tls.HandshakeTrace` of a TLS 1.3
+handshake): the secrets come from its key log, the right answers from :mod:`mtlslib.wire` and from
+the bytes that crossed the wire. A wrong answer is compared with the usual mistakes (a wrong label
+prefix, a missing length, the wrong transcript or secret) to say which one it is.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Callable
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+from mtlslib.exercises import attempt, expect, well_done
+from mtlslib.tls import HandshakeTrace
+from mtlslib.wire import keyschedule, read_records
+from mtlslib.wire.constants import HANDSHAKE_TYPES
+from mtlslib.wire.messages import HandshakeMessage
+
+__all__ = ["check_finished", "check_hkdf_expand_label"]
+
+_STRUCTURE = ("HkdfLabel is: the output length (2 bytes, big-endian), the length of the full label (1 byte), "
+              "the full label ('tls13 ' + label), the length of the context (1 byte), the context")
+
+
+def _capture(trace: HandshakeTrace) -> tuple[keyschedule.CipherSuite, dict[str, bytes], list[HandshakeMessage]]:
+    conversation = trace.conversation
+    expect(conversation.version == "TLSv1.3" and conversation.decrypted,
+           "pass the trace of a TLS 1.3 handshake captured with its key log (capture_handshake(...))")
+    (secrets,) = keyschedule.parse_keylog(trace.keylog).values()
+    hello = conversation.find("ServerHello").payload
+    return keyschedule.tls13_suite(hello.cipher_suite), secrets, conversation.handshake_messages()
+
+
+# --------------------------------------------------------------------------------------------
+# 1. HKDF-Expand-Label
+
+
+def _hkdf_label(label: bytes, context: bytes, length: int, *, length_size: int = 2, byteorder: str = "big",
+                label_length: bool = True, context_length: bool = True) -> bytes:
+    encoded = length.to_bytes(length_size, byteorder) if length_size else b""
+    return (encoded + (bytes([len(label)]) if label_length else b"") + label
+            + (bytes([len(context)]) if context_length else b"") + context)
+
+
+def _mistakes(secret: bytes, label: str, context: bytes, length: int, algorithm) -> dict[bytes, str]:
+    """What the usual wrong implementations return, each with what is wrong."""
+    def expand(info: bytes) -> bytes:
+        return HKDFExpand(algorithm, length, info).derive(secret)
+
+    full = b"tls13 " + label.encode()
+    wrong = {}
+    for prefix in (b"", b"tls13", b"TLS13 ", b"tls1.3 ", b"tls 1.3 ", b"TLS 1.3, "):
+        wrong[expand(_hkdf_label(prefix + label.encode(), context, length))] = (
+            f"the label prefix is wrong ({prefix.decode()!r} instead of 'tls13 '): every TLS 1.3 label starts "
+            "with exactly 'tls13 ', lower case, then a space")
+    wrong[expand(_hkdf_label(full, context, length, length_size=0))] = (
+        "the output length is missing from the HkdfLabel: it starts with the length you ask for, as 2 bytes")
+    wrong[expand(_hkdf_label(full, context, length, length_size=1))] = (
+        "the output length is encoded in 1 byte: HkdfLabel.length is a uint16, 2 bytes, big-endian")
+    wrong[expand(_hkdf_label(full, context, length, byteorder="little"))] = (
+        "the output length is little-endian: TLS writes every number big-endian (network order)")
+    wrong[expand(_hkdf_label(full, context, length, label_length=False))] = (
+        "the label's own length byte is missing: the label is an opaque<7..255>, preceded by its length")
+    wrong[expand(_hkdf_label(full, context, length, context_length=False))] = (
+        "the context's length byte is missing: the context is an opaque<0..255>, preceded by its length, "
+        "even when it is empty (then the byte is 0)")
+    wrong[HKDF(algorithm, length, None, _hkdf_label(full, context, length)).derive(secret)] = (
+        "you ran the whole HKDF (extract, then expand): HKDF-Expand-Label only expands; the secret is "
+        "already a pseudorandom key (use HKDFExpand)")
+    return wrong
+
+
+def check_hkdf_expand_label(hkdf_expand_label: Callable[[bytes, str, bytes, int, hashes.HashAlgorithm], bytes],
+                            trace: HandshakeTrace) -> None:
+    """``hkdf_expand_label(secret, label, context, length, algorithm)`` (RFC 8446 section 7.1) must
+    give the keys that really protected the captured handshake."""
+    name = getattr(hkdf_expand_label, "__name__", "hkdf_expand_label")
+    suite, secrets, _ = _capture(trace)
+    server_secret = secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]
+    algorithm = suite.hash()
+    sha256 = keyschedule.TLS13_SUITES[0x1301]
+    cases = [
+        ("the server's handshake key", server_secret, "key", b"", suite.key_length, suite),
+        ("the server's handshake IV", server_secret, "iv", b"", keyschedule.IV_LENGTH, suite),
+        ("the server's finished key", server_secret, "finished", b"", suite.hash_length, suite),
+        # Derive-Secret(secret, "derived", "") (RFC 8446 7.1): a context that is not empty, the hash of no messages.
+        ("a Derive-Secret value", server_secret, "derived", hashes.Hash(algorithm).finalize(), suite.hash_length, suite),
+        ("a key with SHA-256 (TLS_AES_128_GCM_SHA256)", server_secret[:32], "key", b"", 16, sha256),
+    ]
+    answers = []
+    for what, secret, label, context, length, case_suite in cases:
+        answer = attempt(hkdf_expand_label, secret, label, context, length, case_suite.hash())
+        call = f"{name}(secret, {label!r}, {'a hash' if context else repr(b'')}, {length}, ...)"
+        expect(isinstance(answer, bytes), f"{call} returned {type(answer).__name__}: return the bytes themselves")
+        expect(len(answer) == length, f"{call} returned {len(answer)} bytes: ask HKDFExpand for `length` bytes")
+        if answer != keyschedule.hkdf_expand_label(secret, label, context, length, case_suite):
+            hint = _mistakes(secret, label, context, length, case_suite.hash()).get(answer, _STRUCTURE)
+            if case_suite is sha256 and answer == keyschedule.hkdf_expand_label(secret, label, context, length, suite):
+                hint = "use the hash you are given (algorithm), not a fixed one"
+            expect(False, f"{call} gave a wrong {what}: {hint}")
+        answers.append(answer)
+    key, iv = answers[:2]
+    first = next(r for r in read_records(trace.stream("server")) if r.content_type == 23)
+    inner = suite.aead(key).decrypt(keyschedule.record_nonce(iv, 0), first.fragment, first.header)
+    well_done(f"your {name} derives all {len(cases)} values; with your key and IV the server's first encrypted "
+              f"record opens: {HANDSHAKE_TYPES[inner[0]]}")
+
+
+# --------------------------------------------------------------------------------------------
+# 2. A Finished MAC
+
+
+def _mac(key: bytes, data: bytes, suite: keyschedule.CipherSuite) -> bytes:
+    return hmac.new(key, data, suite.hash_name).digest()
+
+
+def _finished_mistakes(sender: str, messages: list[HandshakeMessage], secrets: dict[str, bytes],
+                       suite: keyschedule.CipherSuite) -> dict[bytes, str]:
+    names = [m.name for m in messages]
+    finished = [i for i, n in enumerate(names) if n == "Finished"]
+    position = finished[0 if sender == "server" else 1]
+    secret = secrets[f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET"]
+    other = "client" if sender == "server" else "server"
+
+    def over(end: int, key_secret: bytes = secret) -> bytes:
+        transcript = keyschedule.transcript_hash([m.raw for m in messages[:end]], suite)
+        return keyschedule.finished_verify_data(key_secret, transcript, suite)
+
+    wrong = {
+        over(position + 1): f"your transcript includes the {sender}'s Finished itself: it covers every handshake "
+                            "message before the Finished, not the Finished",
+        over(position - 1): f"your transcript stops before the {sender}'s CertificateVerify (that is the transcript "
+                            "the signature covers): Finished covers everything before it, CertificateVerify included",
+        over(position, secrets[f"{other.upper()}_HANDSHAKE_TRAFFIC_SECRET"]):
+            f"you used the {other}'s secret: each side's Finished is keyed from its own handshake traffic secret, "
+            f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET",
+        over(position, secrets[f"{sender.upper()}_TRAFFIC_SECRET_0"]):
+            "you used an application traffic secret (_0): Finished is keyed from the handshake traffic secret",
+        _mac(secret, keyschedule.transcript_hash([m.raw for m in messages[:position]], suite), suite):
+            "you keyed the HMAC with the traffic secret itself: derive the finished key first, "
+            "HKDF-Expand-Label(secret, 'finished', b'', hash length)",
+        keyschedule.transcript_hash([m.raw for m in messages[:position]], suite):
+            "you returned the transcript hash: verify_data is an HMAC of it, keyed with the finished key",
+    }
+    if sender == "client":
+        wrong[over(finished[0])] = ("your transcript stops before the server's Finished: the client's Finished "
+                                    "covers the server's Finished and the client's own Certificate and "
+                                    "CertificateVerify too")
+        wrong[over(finished[0] + 1)] = ("your transcript stops after the server's Finished: it must go on to the "
+                                        "client's own Certificate and CertificateVerify")
+    return wrong
+
+
+def check_finished(finished_verify_data: Callable[[str, list, dict, hashes.HashAlgorithm], bytes],
+                   trace: HandshakeTrace) -> None:
+    """``finished_verify_data(sender, messages, secrets, algorithm)`` must return the verify_data of
+    ``sender``'s Finished in the captured handshake: ``messages`` are all its handshake messages
+    (``.name``, ``.raw``), ``secrets`` the key log's secrets, ``algorithm`` the suite's hash."""
+    name = getattr(finished_verify_data, "__name__", "finished_verify_data")
+    suite, secrets, messages = _capture(trace)
+    sent = [m.verify_data for m in messages if m.name == "Finished"]
+    expect(len(sent) == 2, "the capture must hold a whole handshake: both Finished messages")
+    for sender, on_the_wire in zip(("server", "client"), sent):
+        answer = attempt(finished_verify_data, sender, list(messages), dict(secrets), suite.hash())
+        call = f"{name}({sender!r}, ...)"
+        expect(isinstance(answer, bytes), f"{call} returned {type(answer).__name__}: return the verify_data bytes")
+        if answer != on_the_wire:
+            hint = _finished_mistakes(sender, messages, secrets, suite).get(
+                answer, "compare, step by step: the secret (the sender's handshake traffic secret), the finished "
+                        "key (HKDF-Expand-Label with 'finished'), the transcript (every message before this "
+                        "Finished), the HMAC with the suite's hash. If every step looks right, run "
+                        "check_hkdf_expand_label again")
+            expect(False, f"{call} is not what the {sender} sent ({len(on_the_wire)} bytes): {hint}")
+    well_done(f"your {name} matches both Finished messages of your capture: HMAC-{suite.hash_name.upper()}, "
+              f"{len(sent[0])} bytes each, keyed from each side's handshake traffic secret")

@@ -1,0 +1,156 @@
+"""Chapter 04's exercises on a real capture: HKDF-Expand-Label and a Finished MAC written by the
+reader; each checker passes the right answer and names each usual mistake."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import hashes, hmac
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+
+from mtlslib import CertificateAuthority
+from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
+from mtlslib.exercises.inside_the_handshake import (
+    check_finished,
+    check_hkdf_expand_label,
+)
+from mtlslib.tls import capture_handshake
+
+
+@pytest.fixture(scope="module")
+def pki():
+    root = CertificateAuthority.create("Test Root CA", seed="exercises-04", key_type="ed25519")
+    issuing = root.create_intermediate("Test Issuing CA")
+    return root, issuing.issue_server("localhost"), issuing.issue_client("alice@example.test")
+
+
+@pytest.fixture
+def trace(pki):
+    root, server, alice = pki
+    return capture_handshake(server, alice, trust=root, tickets=False)
+
+
+def expand_label(secret, label, context, length, algorithm, *, prefix=b"tls13 ", length_bytes=2,
+                 label_length=True, context_length=True, extract=False):
+    full_label = prefix + label.encode()
+    info = (length.to_bytes(length_bytes, "big") if length_bytes else b"") \
+        + (bytes([len(full_label)]) if label_length else b"") + full_label \
+        + (bytes([len(context)]) if context_length else b"") + context
+    if extract:
+        return HKDF(algorithm, length, None, info).derive(secret)
+    return HKDFExpand(algorithm, length, info).derive(secret)
+
+
+def hkdf_expand_label(secret, label, context, length, algorithm):
+    return expand_label(secret, label, context, length, algorithm)
+
+
+def variant(**mistake):
+    def wrong(secret, label, context, length, algorithm):
+        return expand_label(secret, label, context, length, algorithm, **mistake)
+    return wrong
+
+
+def test_the_right_hkdf_expand_label_opens_the_first_record(trace, capsys):
+    check_hkdf_expand_label(hkdf_expand_label, trace)
+    out = capsys.readouterr().out
+    assert "derives all 5 values" in out and "first encrypted record opens: EncryptedExtensions" in out
+
+
+@pytest.mark.parametrize("wrong, complaint", [
+    (variant(prefix=b""), r"label prefix is wrong \(''"),
+    (variant(prefix=b"TLS 1.3, "), r"label prefix is wrong \('TLS 1.3, '"),
+    (variant(prefix=b"tls13"), r"label prefix is wrong \('tls13'"),
+    (variant(length_bytes=0), "output length is missing"),
+    (variant(length_bytes=1), "encoded in 1 byte"),
+    (variant(label_length=False), "label's own length byte is missing"),
+    (variant(context_length=False), "context's length byte is missing"),
+    (variant(extract=True), "whole HKDF"),
+    (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, length,
+                                                                         hashes.SHA384()),
+     "SHA-256.*use the hash you are given"),
+    (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, length,
+                                                                         algorithm).hex(), "returned str"),
+    (lambda secret, label, context, length, algorithm: secret[:length], "HkdfLabel is: the output length"),
+])
+def test_each_hkdf_mistake_is_named(trace, wrong, complaint):
+    with pytest.raises(ExerciseIncorrect, match=complaint):
+        check_hkdf_expand_label(wrong, trace)
+
+
+def own_finished(sender, positions):
+    return positions[0] if sender == "server" else positions[1]
+
+
+def finished(sender, messages, secrets, algorithm, *, end=own_finished, shift=0, secret_label=None, derive=True,
+             mac=True):
+    """verify_data, or one of the usual mistakes: ``end`` and ``shift`` place the end of the transcript."""
+    position = end(sender, [i for i, m in enumerate(messages) if m.name == "Finished"]) + shift
+    transcript = hashes.Hash(algorithm)
+    for message in messages[:position]:
+        transcript.update(message.raw)
+    digest = transcript.finalize()
+    if not mac:
+        return digest
+    secret = secrets[secret_label or f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET"]
+    key = hkdf_expand_label(secret, "finished", b"", algorithm.digest_size, algorithm) if derive else secret
+    h = hmac.HMAC(key, algorithm)
+    h.update(digest)
+    return h.finalize()
+
+
+def finished_variant(**mistake):
+    def wrong(sender, messages, secrets, algorithm):
+        return finished(sender, messages, secrets, algorithm, **mistake)
+    return wrong
+
+
+def test_the_right_finished_matches_both_messages(trace, capsys):
+    check_finished(finished, trace)
+    assert "matches both Finished messages of your capture: HMAC-SHA384, 48 bytes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, complaint", [
+    (finished_variant(shift=1), "server.*includes the server's Finished itself"),
+    (finished_variant(shift=-1), "stops before the server's CertificateVerify"),
+    (lambda sender, messages, secrets, algorithm: finished(
+        sender, messages, secrets, algorithm, secret_label="CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
+     "you used the client's secret"),
+    (lambda sender, messages, secrets, algorithm: finished(
+        sender, messages, secrets, algorithm, secret_label=f"{sender.upper()}_TRAFFIC_SECRET_0"),
+     "application traffic secret"),
+    (finished_variant(derive=False), "keyed the HMAC with the traffic secret itself"),
+    (finished_variant(mac=False), "returned the transcript hash"),
+    (lambda sender, messages, secrets, algorithm: finished(
+        sender, messages, secrets, algorithm, secret_label="SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+     r"'client', \.\.\.\) is not what the client sent.*the server's secret"),
+    (finished_variant(end=lambda sender, positions: positions[0]),
+     "client.*stops before the server's Finished: the client's Finished covers"),
+    (finished_variant(end=lambda sender, positions: positions[0] + (sender == "client")),
+     "client.*stops after the server's Finished"),
+    (lambda sender, messages, secrets, algorithm: finished(sender, messages, secrets, algorithm).hex(),
+     "returned str"),
+    (lambda sender, messages, secrets, algorithm: bytes(48), "compare, step by step"),
+])
+def test_each_finished_mistake_is_named(trace, wrong, complaint):
+    with pytest.raises(ExerciseIncorrect, match=complaint):
+        check_finished(wrong, trace)
+
+
+def test_a_tls12_capture_is_refused_with_a_clear_message(pki):
+    root, server, alice = pki
+    tls12 = capture_handshake(server, alice, trust=root, tls_version="1.2", tickets=False)
+    with pytest.raises(ExerciseIncorrect, match="TLS 1.3 handshake"):
+        check_hkdf_expand_label(hkdf_expand_label, tls12)
+
+
+def test_blank_exercises_say_what_to_write(trace):
+    def hkdf_expand_label(secret, label, context, length, algorithm):
+        raise NotImplementedError()
+
+    def finished_verify_data(sender, messages, secrets, algorithm):
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseNotDone, match="hkdf_expand_label\\(\\) is not written yet"):
+        check_hkdf_expand_label(hkdf_expand_label, trace)
+    with pytest.raises(ExerciseNotDone, match="finished_verify_data\\(\\) is not written yet"):
+        check_finished(finished_verify_data, trace)
