@@ -77,7 +77,8 @@ def check_predictions(predict: Callable[[], dict]) -> None:
                       "the real handshakes. Not these:\n"
                       + "\n".join(f"  {s}: not {_normal(predictions[s])}. Ask yourself: {_QUESTIONS[s]}"
                                   for s in wrong)
-                      + "\nChange those predictions and run the check again; the sections below run each scenario in full.")
+                      + "\nChange those predictions and run the check again; the sections below run each "
+                        "scenario in full.")
     well_done("every prediction matches the real handshakes: "
               + ", ".join(f"{s} {live[s]}" for s in PREDICTION_SCENARIOS))
 
