@@ -3,7 +3,6 @@ fooled, what it records, and that it cleans up after itself (conftest checks thr
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 import threading
@@ -13,19 +12,25 @@ import urllib.parse
 import pytest
 
 from mtlslib.display import Shown
-from mtlslib.errors import NotLoopbackError, ServiceStateError, UsageError
-from mtlslib.exercises import ExerciseIncorrect
-from mtlslib.exercises.attacks import check_admin_service, check_bank_client_context
+from mtlslib.errors import DecodeError, NotLoopbackError, ServiceStateError, UsageError
 from mtlslib.insecure.mitm import (
     Exchange,
     ManInTheMiddle,
     RelayedConnection,
     http_request,
     intercept,
+    replay_client_proof,
     send_request,
 )
 from mtlslib.pki import CertificateAuthority
-from mtlslib.tls import HttpsService, Request, Response, client_context, connect
+from mtlslib.tls import (
+    HttpsService,
+    Request,
+    Response,
+    capture_handshake,
+    client_context,
+    connect,
+)
 
 BANK = "www.bank.test"
 PASSWORD = "correct horse battery staple"
@@ -254,80 +259,6 @@ def test_exchange_reads_status_and_body():
     assert str(cut) == "sent 5 bytes, then the connection failed: [SSL: Y] alert"
 
 
-# --------------------------------------------------------------------------------------------
-# The chapter's checkers: they pass the right answers and explain the wrong ones
-
-
-def verifying(public_ca):
-    return ssl.create_default_context(cadata=public_ca.cert_pem.decode())
-
-
-def test_bank_client_checker_passes_a_verifying_context(capsys):
-    check_bank_client_context(verifying)
-    assert "refuses both relays" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("mistake, explanation", [
-    (lambda ca: careless(ca, verify=False), "attacker's own CA read your password"),
-    (lambda ca: careless(ca, hostname=False), "keep check_hostname = True"),
-    (lambda ca: ssl.create_default_context(), "cannot log in to the real bank"),
-    (lambda ca: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), "this is a server context"),
-    (lambda ca: None, "not an ssl.SSLContext"),
-])
-def test_bank_client_checker_explains_each_mistake(mistake, explanation):
-    with pytest.raises(ExerciseIncorrect, match=explanation):
-        check_bank_client_context(mistake)
-
-
-def admin_service(certificate, staff_ca, admins, *, mutual=True, trust=None, authorize=True):
-    def panel(request: Request) -> Response:
-        if authorize and (request.client is None or request.client.name not in admins):
-            return Response(403, "forbidden\n")
-        return Response(200, "admin panel\n")
-
-    return HttpsService(certificate, trust=trust or staff_ca, mutual=mutual, handler=panel)
-
-
-def test_admin_service_checker_passes_a_locked_service(capsys):
-    check_admin_service(admin_service)
-    out = capsys.readouterr().out
-    assert re.search(r"mallory: +HTTP/1.1 403 Forbidden: forbidden", out)
-    assert re.search(r"anonymous: +sent .* tlsv13 alert certificate required", out)
-    assert re.search(r"impostor: +sent .* tlsv1 alert unknown ca", out)
-
-
-def test_admin_service_checker_accepts_an_optional_certificate_checked_by_the_application():
-    check_admin_service(lambda cert, staff, admins: admin_service(cert, staff, admins, mutual="optional"))
-
-
-@pytest.mark.parametrize("mistake, explanation", [
-    (lambda cert, staff, admins: admin_service(cert, staff, admins, mutual="optional", authorize=False),
-     "without any certificate got the admin panel"),
-    (lambda cert, staff, admins: admin_service(cert, staff, admins, authorize=False),
-     "mallory holds a valid staff certificate"),
-    (lambda cert, staff, admins: admin_service(cert, staff, admins, trust=[staff, cert.issuer]),
-     "your handler refused it, but the TLS layer should have"),
-    (lambda cert, staff, admins: admin_service(cert, staff, admins, trust=cert.issuer),
-     "alice, an admin, did not get in"),
-    (lambda cert, staff, admins: admin_service(cert, staff, admins).start(), "without calling start"),
-    (lambda cert, staff, admins: None, "return an HttpsService"),
-])
-def test_admin_service_checker_explains_each_mistake(mistake, explanation):
-    made = []
-
-    def tracked(*args):
-        made.append(mistake(*args))
-        return made[-1]
-
-    try:
-        with pytest.raises(ExerciseIncorrect, match=explanation):
-            check_admin_service(tracked)
-    finally:
-        for service in made:
-            if service is not None:
-                service.stop()
-
-
 def test_relayed_connection_tells_a_refusal_from_a_failure():
     refused = RelayedConnection(False, "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca", None, b"", b"")
     assert str(refused).startswith("the victim refused the relay's certificate")
@@ -345,3 +276,55 @@ def test_what_the_relay_and_the_victim_saw_display_as_their_text():
         assert isinstance(shown, Shown)
     assert str(exchange) == "HTTP/1.1 200 OK: hi"
     assert "the relay read 18 bytes from the victim" in str(relayed)
+
+
+# --------------------------------------------------------------------------------------------
+# Replaying the victim's CertificateVerify to a mutual-TLS server
+
+
+@pytest.fixture(scope="module")
+def customer_ca():
+    return CertificateAuthority.create("Bank Customer CA", seed="test-mitm")
+
+
+@pytest.fixture(scope="module")
+def alice_to_relay(public_ca, attacker_ca, fake_bank, customer_ca):
+    """Alice's handshake with a relay that asks for her certificate (and trusts her CA, which is public)."""
+    alice = customer_ca.issue_client("alice@customers.bank.test")
+    return capture_handshake(fake_bank, alice, client_trust=[public_ca, attacker_ca], server_trust=customer_ca,
+                             server_hostname=BANK).conversation
+
+
+def test_the_victim_really_proved_her_key_to_the_relay(alice_to_relay):
+    proofs = {check.what: check.ok for check in alice_to_relay.checks}
+    assert proofs["client CertificateVerify"] and proofs["client Finished"]
+
+
+def test_a_replayed_certificate_verify_does_not_verify_and_the_server_refuses(public_ca, customer_ca,
+                                                                               alice_to_relay):
+    log = []
+    with HttpsService(public_ca.issue_server(BANK), trust=customer_ca, mutual=True, log=log.append) as bank:
+        replay = replay_client_proof(bank.address, alice_to_relay, hostname=BANK)
+    checks = {check.what: check.ok for check in replay.upstream.checks}
+    # The relay can make every MAC of its own connection, never Alice's signature over it.
+    assert checks == {"server CertificateVerify": True, "server Finished": True,
+                      "client CertificateVerify": False, "client Finished": True}
+    assert replay.proof_check.ok is False and "DOES NOT verify" in replay.proof_check.detail
+    assert [str(alert.payload) for alert in replay.upstream.alerts()] == ["fatal: decrypt error"]
+    assert len(log) == 1 and log[0].endswith("TLS handshake failed: [SSL: BAD_SIGNATURE] bad signature")
+    assert all(line.endswith("different") for line in replay.differences())
+    # The bytes copied are Alice's own: the certificate and the signature she made for the relay.
+    for name in ("Certificate", "CertificateVerify"):
+        assert replay.upstream.find(name, "client").payload.raw == alice_to_relay.find(name, "client").payload.raw
+    text = str(replay)
+    assert "relay -> server  CertificateVerify    the victim's signature, copied" in text
+    assert "server -> relay  Alert                fatal: decrypt error" in text
+
+
+def test_a_replay_needs_a_proof_and_a_server_that_asks_for_one(public_ca, alice_to_relay):
+    anonymous = capture_handshake(public_ca.issue_server(BANK), trust=public_ca, server_hostname=BANK).conversation
+    with HttpsService(public_ca.issue_server(BANK)) as bank:
+        with pytest.raises(UsageError, match="no client Certificate and CertificateVerify"):
+            replay_client_proof(bank.address, anonymous, hostname=BANK)
+        with pytest.raises(DecodeError, match="did not ask for a client certificate"):
+            replay_client_proof(bank.address, alice_to_relay, hostname=BANK)

@@ -27,6 +27,7 @@ from mtlslib.lessons.scenarios import (
     summary_table,
     unverified_client_ctx,
 )
+from mtlslib.lessons.scenarios.report import limbo_comparison, overview
 from mtlslib.pki import CertificateAuthority
 from mtlslib.verification import Verdict
 
@@ -120,7 +121,11 @@ def test_a_scenario_report_says_everything_in_order():
     assert lines[4] == "cryptography: refuses: cert is not valid at validation time"
     assert lines[5] == "explainer:"
     assert any(line.startswith("  >>") for line in lines)
-    assert lines[-1].startswith("why:          Valid in 2000")
+    why = next(i for i, line in enumerate(lines) if line.startswith("why:"))
+    assert lines[why].startswith("why:          Valid in 2000")
+    # The story is wrapped under its label, to the report's width.
+    assert all(line.startswith(" " * 14) and len(line) <= report.WIDTH for line in lines[why + 1:])
+    assert " ".join(line.strip() for line in lines[why:])[len("why: "):].strip() == SCENARIOS["expired"].story
     assert len(str(examine(SCENARIOS["expired"], full_table=True)).splitlines()) > len(lines)
     assert pretty(shown) == str(shown)
 
@@ -163,9 +168,11 @@ def test_the_disagreements_print_as_before_and_as_a_table(outcomes):
     found = disagreement_table(SOME, outcomes)
     assert isinstance(found, Disagreements)
     assert [d.scenario for d in found] == ["cn-only", "revoked"] and len(found) == 2
-    assert str(found).splitlines() == [
-        "cn-only: OpenSSL accepts, cryptography refuses", f"    {SCENARIOS['cn-only'].disagreement}",
-        "revoked: OpenSSL refuses, cryptography accepts", f"    {SCENARIOS['revoked'].disagreement}"]
+    lines = str(found).splitlines()
+    assert lines[0] == "cn-only: OpenSSL accepts, cryptography refuses"
+    revoked = lines.index("revoked: OpenSSL refuses, cryptography accepts")
+    assert " ".join(line.strip() for line in lines[1:revoked]) == SCENARIOS["cn-only"].disagreement
+    assert all(line.startswith("    ") and len(line) <= report.WIDTH for line in lines[1:revoked] + lines[revoked + 1:])
     assert found.table.rows[0][:3] == ("cn-only", "accepts", "refuses")
     assert pretty(found) == str(found)
 
@@ -185,3 +192,37 @@ def test_the_catalogue_is_built_from_public_setups():
 
 def test_scenario_names_are_unique():
     assert len({s.name for s in CATALOGUE}) == len(CATALOGUE) == len(SCENARIOS)
+
+
+def test_the_overview_groups_the_catalogue_by_what_breaks_in_narrow_tables():
+    shown = overview()
+    assert [table.title for table in shown.groups] == [f"{heading}:" for heading in report.GROUPS.values()]
+    names = [row[0] for table in shown.groups for row in table.rows]
+    assert sorted(names) == sorted(SCENARIOS)
+    text = str(shown)
+    assert max(len(line) for line in text.splitlines()) <= 110
+    rows = {row[0]: row[1:] for table in shown.groups for row in table.rows}
+    assert rows["valid"] == ("accepted", "accepts", "agrees")
+    assert rows["expired"] == ("client refuses: certificate has expired", "refuses", "agrees")
+    assert rows["rsa-1024"][0] == "server refuses to load: ee key too small"
+    assert rows["wrong-host"][0] == "client refuses: Hostname mismatch"
+    assert rows["mtls-wrong-identity"][0] == rows["mtls-cn-only"][0] == "application refuses: 403 forbidden"
+    assert shown.tally.startswith(f"{len(CATALOGUE)} scenarios: ")
+    assert "on 48 of the 48 where a certificate reached a verifier (0 disagree, 0 undecided)" in shown.tally
+    assert pretty(shown) == text
+
+
+def test_the_limbo_comparison_lists_every_disagreement_it_counts():
+    compared = limbo_comparison()
+    listed = [row[0] for row in compared.table.rows]
+    assert listed == sorted(set(compared.with_expected.disagree) | set(compared.with_cryptography.disagree))
+    rows = {row[0]: row[1:] for row in compared.table.rows}
+    for case in compared.with_expected.disagree:
+        assert rows[case][0] != rows[case][2]  # the suite and the explainer
+    for case in compared.with_cryptography.disagree:
+        assert rows[case][1] != rows[case][2]  # cryptography and the explainer
+    sides = sum(rows[case][0] == rows[case][2] for case in compared.with_cryptography.disagree)
+    assert compared.suite_sides_with_explainer == sides
+    text = str(compared)
+    assert f"sides with the explainer in {sides} and with cryptography in " in " ".join(text.split())
+    assert max(len(line) for line in text.splitlines()) <= 110

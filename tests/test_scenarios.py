@@ -110,6 +110,20 @@ def test_a_refusal_names_its_reason_and_the_refusing_side(name, outcomes):
         assert outcome.alert, f"{name}: the other side received no alert:\n{outcome}"
 
 
+def test_no_application_greets_as_anonymous_a_client_whose_certificate_the_server_saw(outcomes):
+    for name, outcome in outcomes.items():
+        if outcome.result is not None and outcome.result.server_saw.peer_subject is not None:
+            assert "anonymous" not in (outcome.reply or ""), f"{name}: {outcome}"
+
+
+def test_a_client_certificate_without_a_subject_alt_name_identifies_nobody(outcomes):
+    outcome = outcomes["mtls-cn-only"]
+    assert outcome.result.server_saw.peer_subject == "CN=alice@example.test"  # OpenSSL accepted it
+    assert outcome.stage == "application" and outcome.certificate_accepted
+    assert outcome.reply == ("403 forbidden: CN=alice@example.test has no identity in a subjectAltName "
+                             "(the common name does not count)")
+
+
 def test_fixes_that_remove_security_say_what_they_let_in(outcomes):
     fixes = [s for s in CATALOGUE if s.lets_in]
     assert {"cert-none", "no-hostname-check", "unverified-context", "mtls-optional-anonymous",

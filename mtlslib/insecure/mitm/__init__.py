@@ -9,7 +9,9 @@ the victim accept the attacker's certificate?
 :func:`send_request` (:mod:`.client`) is the client side of the story, the victim or the impostor:
 it connects with a given ``ssl.SSLContext``, sends one HTTP request and reports what came back, or
 OpenSSL's reason for refusing. :func:`http_request` writes the request bytes. :func:`intercept`
-(:mod:`.interception`) runs one victim through one relay.
+(:mod:`.interception`) runs one victim through one relay. :func:`replay_client_proof` (:mod:`.replay`)
+shows why a relay cannot log in as its victim at a mutual-TLS server: it replays the victim's
+CertificateVerify, which was signed over another handshake.
 
 Nothing here is reachable from the safe modules, and nothing leaves the loopback interface: the
 relay binds and dials loopback addresses only (:class:`~mtlslib.errors.NotLoopbackError`
@@ -20,6 +22,7 @@ otherwise), every network step has a timeout, and :meth:`ManInTheMiddle.stop` (t
 from .client import Exchange, http_request, send_request
 from .interception import Interception, intercept
 from .relay import ManInTheMiddle, RelayedConnection
+from .replay import ProofReplay, replay_client_proof
 
-__all__ = ["Exchange", "Interception", "ManInTheMiddle", "RelayedConnection", "http_request", "intercept",
-           "send_request"]
+__all__ = ["Exchange", "Interception", "ManInTheMiddle", "ProofReplay", "RelayedConnection", "http_request",
+           "intercept", "replay_client_proof", "send_request"]

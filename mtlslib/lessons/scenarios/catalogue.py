@@ -261,9 +261,10 @@ CATALOGUE: tuple[Scenario, ...] = (
              "certificate from the public CA gets in.", Expected(), setups.mtls_overbroad_store, cryptography=True,
              lets_in="every holder of a certificate from the extra CA"),
     Scenario("mtls-cn-only", "A client certificate with a common name only", "client", "mtls",
-             "No subjectAltName: OpenSSL does not look at names for clients, so it accepts. But the application "
-             "reads identities from the subjectAltName, finds none, and greets an authenticated client as "
-             "anonymous.", Expected(),
+             "No subjectAltName: OpenSSL does not look at names for clients, so the handshake succeeds. The "
+             "application reads identities from the subjectAltName only, finds none, and refuses: a verified "
+             "certificate that names nobody proves nothing about who is calling.",
+             Expected("server application", "403 forbidden"),
              setups.mtls_common_name_only, cryptography=False,
              disagreement="cryptography's client verifier requires a subjectAltName, where it finds the "
                           "client's identity; OpenSSL leaves identity to the application."),

@@ -85,6 +85,20 @@ def _allow_only(identity: str):
     return handler
 
 
+def _identity_from_san_only(tls: ssl.SSLSocket, peer: PeerView) -> None:
+    """A server application that finds a client's identity in the subjectAltName only, as
+    identities must be read: a verified certificate that names nobody there gets 403, never a
+    fallback to the common name."""
+    if tls.recv(4096):
+        if peer.peer_identity:
+            tls.sendall(f"hello {peer.peer_identity}\n".encode())
+        elif peer.peer_subject is not None:
+            tls.sendall(f"403 forbidden: {peer.peer_subject or '(empty subject)'} has no identity in a "
+                        "subjectAltName (the common name does not count)\n".encode())
+        else:
+            tls.sendall(b"403 forbidden: no client certificate\n")
+
+
 # --------------------------------------------------------------------------------------------
 # The client verifies the server
 
@@ -327,4 +341,4 @@ def mtls_overbroad_store() -> Setup:
 def mtls_common_name_only() -> Setup:
     root, issuing = _pki("mtls cn-only")
     alice = broken.common_name_only(issuing, "alice@example.test", purposes=("client",))
-    return _client_setup("cn-only", alice, [root])
+    return _client_setup("cn-only", alice, [root], handler=_identity_from_san_only)
