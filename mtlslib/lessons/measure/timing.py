@@ -17,9 +17,9 @@ import gc
 import socket
 import ssl
 import statistics
-import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
@@ -30,11 +30,11 @@ from mtlslib.errors import UsageError
 from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
+    AcceptLoop,
+    TrackedConnection,
     client_context,
-    listen,
     no_delay,
     server_context,
-    wake_accept,
 )
 
 if TYPE_CHECKING:
@@ -114,14 +114,14 @@ def handshake_latencies(configs: Sequence[HandshakeConfig] = DEFAULT_CONFIGS, *,
     if not configs:
         raise UsageError("configs is empty: give at least one HandshakeConfig")
     pki = {key_type: _timing_pki(key_type) for key_type in dict.fromkeys(c.key_type for c in configs)}
-    servers: list[_TimingServer] = []
+    servers: list[AcceptLoop] = []
     samples: list[LatencySample] = []
     try:
         targets = []
         for config in configs:
             ca, server_cert, client_cert = pki[config.key_type]
             server_ctx = server_context(server_cert, trust=ca, mutual=config.mutual, tls_version=config.tls_version)
-            servers.append(_TimingServer(server_ctx, timeout))
+            servers.append(AcceptLoop(partial(_answer_once, server_ctx, timeout), name="mtlslib-timing").start())
             targets.append((config, servers[-1].address,
                             client_context(ca, certificate=client_cert if config.mutual else None,
                                            tls_version=config.tls_version)))
@@ -145,36 +145,20 @@ def _timing_pki(key_type: str) -> tuple[CertificateAuthority, IssuedCertificate,
     return ca, ca.issue_server("localhost"), ca.issue_client("alice@example.test")
 
 
-class _TimingServer:
-    """The least a TLS server can do, so that the timings are about TLS: accept, handshake, read
-    one message, answer, close; one connection at a time, in one thread, until :meth:`stop`."""
-
-    def __init__(self, context: ssl.SSLContext, timeout: float):
-        self._context, self._timeout = context, timeout
-        self._listener = listen("127.0.0.1", 0)
-        self.address = self._listener.getsockname()[:2]
-        self._thread = threading.Thread(target=self._serve, name="mtlslib-timing-server", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:  # stop() shut the listener down
-                return
-            conn.settimeout(self._timeout)
-            no_delay(conn)
-            try:
-                with self._context.wrap_socket(conn, server_side=True) as tls:
-                    if tls.recv(4096):
-                        tls.sendall(b"hello\n")
-            except OSError:  # the client, which times the connection, reports the failure
-                conn.close()
-
-    def stop(self) -> None:
-        wake_accept(self._listener)
-        self._thread.join(self._timeout * 2 + 1)
-        self._listener.close()
+def _answer_once(context: ssl.SSLContext, timeout: float, conn: socket.socket, _client_address,
+                 tracked: TrackedConnection) -> None:
+    """The least a TLS server can do, so that the timings are about TLS: handshake, read one
+    message, answer, close (no certificate parsing, no close_notify exchange)."""
+    conn.settimeout(timeout)
+    no_delay(conn)
+    try:
+        with context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
+            tracked.track(tls)
+            tls.do_handshake()
+            if tls.recv(4096):
+                tls.sendall(_MESSAGE)
+    except OSError:  # the client, which times the connection, reports the failure
+        conn.close()
 
 
 def _one_connection(address, client_ctx: ssl.SSLContext, timeout: float) -> float:
