@@ -65,7 +65,7 @@ def issue_short_lived(ca: CertificateAuthority, identity: str, *, minutes: float
                            validity=(issued - _dt.timedelta(minutes=1), issued + _dt.timedelta(minutes=minutes)))
 
 
-@dataclass(frozen=True, repr=False)  # a generated __repr__ would hide Shown from IPython
+@dataclass(frozen=True)
 class Attempt(Shown):
     """One client's try at a server: accepted or not, and what each side reported."""
 

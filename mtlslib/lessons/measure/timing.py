@@ -47,8 +47,6 @@ __all__ = ["DEFAULT_CONFIGS", "group_by_config", "handshake_latencies", "Handsha
 _KEY_LABELS = {"ecdsa-p256": "ECDSA P-256", "ecdsa-p384": "ECDSA P-384", "rsa-2048": "RSA-2048",
                "rsa-3072": "RSA-3072", "ed25519": "Ed25519"}
 _MESSAGE = b"hello\n"
-# Result rows are dataclasses with repr=False: a generated __repr__ would come before Shown's
-# _repr_pretty_ in IPython's lookup, and a notebook would show the repr instead of the text.
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,10 +93,6 @@ class LatencySample:
     config: HandshakeConfig
     round: int
     seconds: float
-
-    @property
-    def label(self) -> str:
-        return self.config.label
 
 
 def handshake_latencies(configs: Sequence[HandshakeConfig] = DEFAULT_CONFIGS, *, count: int = 200,
@@ -175,7 +169,7 @@ def _one_connection(address, client_ctx: ssl.SSLContext, timeout: float) -> floa
     return time.perf_counter() - started
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class LatencySummary(Shown):
     """The distribution of one configuration's latencies, in milliseconds."""
 
@@ -185,12 +179,8 @@ class LatencySummary(Shown):
     p10_ms: float
     p90_ms: float
 
-    @property
-    def label(self) -> str:
-        return self.config.label
-
     def __str__(self) -> str:
-        return (f"{self.label:<24} median {self.median_ms:.3f} ms  "
+        return (f"{self.config.label:<24} median {self.median_ms:.3f} ms  "
                 f"(10% under {self.p10_ms:.3f} ms, 90% under {self.p90_ms:.3f} ms; {self.count} connections)")
 
 
@@ -215,7 +205,7 @@ def group_by_config(samples: Iterable[LatencySample]) -> dict[HandshakeConfig, l
     return groups
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class MtlsRatio(Shown):
     """Mutual TLS against TLS for one TLS version and key type: medians and their ratio."""
 
@@ -250,7 +240,7 @@ def mtls_ratios(samples: Iterable[LatencySample]) -> list[MtlsRatio]:
     return rows
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class NetworkEstimate(Shown):
     """A measured loopback latency carried over to a network with a given round-trip time."""
 
@@ -283,7 +273,7 @@ def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable[Tra
     for summary in summaries:
         key = (summary.config.mutual, summary.config.tls_version)
         if key not in tls_round_trips:
-            raise UsageError(f"no traffic counted for {summary.label}; count it with compare_traffic()")
+            raise UsageError(f"no traffic counted for {summary.config.label}; count it with compare_traffic()")
         rows.append(NetworkEstimate(summary.config, rtt_ms, 1 + tls_round_trips[key] + 1, summary.median_ms))
     return rows
 
@@ -292,7 +282,7 @@ def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable[Tra
 # The cryptography a client certificate adds
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class SignatureCost(Shown):
     """Median time of one signature and one verification with a key type, in microseconds."""
 
@@ -348,7 +338,7 @@ def _median_us(operation, repeats: int) -> float:
 # A fleet of client certificates
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class IssuanceTiming(Shown):
     """How long a CA took to make ``count`` client certificates (fresh keys included)."""
 
