@@ -148,9 +148,8 @@ class Conversation(Shown):
     @property
     def key_exchange_group(self) -> str | None:
         """The key-exchange group the server chose (see :func:`~mtlslib.wire.messages.negotiated_group`)."""
-        found = (negotiated_group(m.payload.raw) for m in self.messages
-                 if m.sender == "server" and isinstance(m.payload, HandshakeMessage))
-        return next((group for group in found if group is not None), None)
+        return negotiated_group(*(m.payload.raw for m in self.messages
+                                  if m.sender == "server" and isinstance(m.payload, HandshakeMessage)))
 
     def __str__(self) -> str:
         return "\n".join(str(item) for item in [*self.messages, *self.checks])

@@ -454,10 +454,19 @@ def parse_handshake(raw: bytes, *, tls13: bool) -> HandshakeMessage:
     return message
 
 
-def negotiated_group(message: bytes) -> str | None:
-    """The key-exchange group a server chose, read from one whole handshake message (header
-    included): the key_share of a TLS 1.3 ServerHello or HelloRetryRequest, the named curve of a
-    TLS 1.2 ServerKeyExchange. ``None`` for any other message, or for bytes that do not decode."""
+def negotiated_group(*messages: bytes) -> str | None:
+    """The key-exchange group a server chose, read from the first of ``messages`` (whole handshake
+    messages, header included) that names one: the key_share of a TLS 1.3 ServerHello or
+    HelloRetryRequest, the named curve of a TLS 1.2 ServerKeyExchange. ``None`` when no message
+    names one (any other message, or bytes that do not decode)."""
+    for message in messages:
+        group = _group_in(message)
+        if group is not None:
+            return group
+    return None
+
+
+def _group_in(message: bytes) -> str | None:
     if not message or message[0] not in (2, 12):  # ServerHello, ServerKeyExchange
         return None
     try:
