@@ -27,8 +27,8 @@ from mtlslib.errors import CertificateLoadError, UsageError
 PARSE_ERRORS = (ValueError, x509.InvalidVersion)
 
 __all__ = ["MAX_INPUT_BYTES", "PARSE_ERRORS", "Password", "TemporaryPemFiles", "certificate_pem", "check_key_matches",
-           "load_pem_certificates", "load_pem_pair", "load_pem_private_key", "password_bytes", "private_key_pem", "read_file", "slug",
-           "staged_directory", "write_file", "write_private_file"]
+           "load_pem_certificates", "load_pem_pair", "load_pem_private_key", "password_bytes", "private_key_pem",
+           "read_file", "slug", "staged_directory", "write_file", "write_private_file"]
 
 Password = Union[str, bytes, None]
 

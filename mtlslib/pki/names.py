@@ -18,9 +18,9 @@ from publicsuffixlist import PublicSuffixList
 from mtlslib.display import shorten
 from mtlslib.errors import ProfileError
 
-__all__ = ["KEY_USAGE_NAMES", "authority_key_identifier_for", "LOOPBACK_NETWORKS", "RESERVED_DOMAINS", "ca_subject", "dns_name", "is_ip_address", "is_reserved",
-           "reserved_names_constraints", "extension", "fingerprint", "format_general_name", "general_name",
-           "leaf_subject", "san_entries"]
+__all__ = ["KEY_USAGE_NAMES", "authority_key_identifier_for", "LOOPBACK_NETWORKS", "RESERVED_DOMAINS", "ca_subject",
+           "dns_name", "is_ip_address", "is_reserved", "reserved_names_constraints", "extension", "fingerprint",
+           "format_general_name", "general_name", "leaf_subject", "san_entries"]
 
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
