@@ -38,17 +38,24 @@ class Shown:
 class Table:
     """Rows of text shown as an aligned plain-text table (``print``) or as an HTML table in Jupyter.
 
-    Columns whose cells are all numbers are right-aligned, like in a spreadsheet.
+    Columns whose cells are all numbers are right-aligned, like in a spreadsheet (``numbers_right=False``:
+    every column left-aligned). ``ragged_last=True`` lets the last column run free, its rule three
+    dashes long, so that one long cell (a reason, a note) does not stretch the line under the headers.
     """
 
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     title: str = ""
+    numbers_right: bool = True
+    ragged_last: bool = False
 
-    def __init__(self, headers: Iterable[object], rows: Iterable[Iterable[object]], title: str = "") -> None:
+    def __init__(self, headers: Iterable[object], rows: Iterable[Iterable[object]], title: str = "", *,
+                 numbers_right: bool = True, ragged_last: bool = False) -> None:
         object.__setattr__(self, "headers", tuple(str(h) for h in headers))
         object.__setattr__(self, "rows", tuple(tuple(str(c) for c in row) for row in rows))
         object.__setattr__(self, "title", title)
+        object.__setattr__(self, "numbers_right", numbers_right)
+        object.__setattr__(self, "ragged_last", ragged_last)
         for row in self.rows:
             if len(row) != len(self.headers):
                 raise UsageError(f"a table row has {len(row)} cells but there are {len(self.headers)} "
@@ -57,14 +64,17 @@ class Table:
     def __str__(self) -> str:
         columns = list(zip(self.headers, *self.rows))
         widths = [max(len(cell) for cell in column) for column in columns]
-        numeric = [all(_looks_numeric(cell) for cell in column[1:]) for column in columns]
+        numeric = [self.numbers_right and all(_looks_numeric(cell) for cell in column[1:]) for column in columns]
+        rules = ["-" * w for w in widths]
+        if self.ragged_last:
+            rules[-1] = "---"
 
         def line(cells: Sequence[str]) -> str:
             return "  ".join(cell.rjust(w) if right else cell.ljust(w)
                              for cell, w, right in zip(cells, widths, numeric)).rstrip()
 
         lines = [self.title] if self.title else []
-        lines += [line(self.headers), "  ".join("-" * w for w in widths)]
+        lines += [line(self.headers), "  ".join(rules)]
         lines += [line(row) for row in self.rows]
         return "\n".join(lines)
 

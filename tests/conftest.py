@@ -91,12 +91,22 @@ def client_cert(issuing_ca):
     return issuing_ca.issue_client("alice@example.test")
 
 
+def _installed(tool: str) -> str:
+    """The path of a command-line tool; the test that needs it is skipped where it is missing."""
+    path = shutil.which(tool)
+    if path is None:
+        pytest.skip(f"the {tool} command-line tool is not installed")
+    return path
+
+
 @pytest.fixture(scope="session")
 def openssl_bin() -> str:
-    path = shutil.which("openssl")
-    if path is None:
-        pytest.skip("the openssl command-line tool is not installed")
-    return path
+    return _installed("openssl")
+
+
+@pytest.fixture(scope="session")
+def curl_bin() -> str:
+    return _installed("curl")
 
 
 @pytest.fixture(scope="session")

@@ -236,10 +236,7 @@ def test_serve_mtls_refuses_a_client_without_a_certificate(pki, mtls_server):
         https_get(mtls_server.url, directory, None)
 
 
-def test_serve_the_printed_curl_command_works_as_pasted(pki, mtls_server):
-    curl = shutil.which("curl")
-    if curl is None:
-        pytest.skip("curl is not installed")
+def test_serve_the_printed_curl_command_works_as_pasted(pki, mtls_server, curl_bin):
     directory, _ = pki
     command = re.search(r"^try: (curl .*)$", mtls_server.banner, re.MULTILINE).group(1)
     assert f"--cert pki/{ALICE}.pem --key pki/{ALICE}.key" in command
@@ -247,11 +244,11 @@ def test_serve_the_printed_curl_command_works_as_pasted(pki, mtls_server):
     assert pasted.returncode == 0, pasted.stderr
     assert pasted.stdout.startswith("hello alice@example.test (")
     # The .p12 works too, with the password `pki` printed.
-    p12 = subprocess.run([curl, "-sS", "--cacert", "pki/root-ca.pem", "--cert-type", "P12",
+    p12 = subprocess.run([curl_bin, "-sS", "--cacert", "pki/root-ca.pem", "--cert-type", "P12",
                           "--cert", f"pki/{ALICE}.p12:mtlslib", mtls_server.url],
                          capture_output=True, text=True, cwd=directory.parent, timeout=10)
     assert p12.stdout.startswith("hello alice@example.test ("), p12.stderr
-    refused = subprocess.run([curl, "-sS", "--cacert", "pki/root-ca.pem", mtls_server.url],
+    refused = subprocess.run([curl_bin, "-sS", "--cacert", "pki/root-ca.pem", mtls_server.url],
                              capture_output=True, text=True, cwd=directory.parent, timeout=10)
     assert refused.returncode != 0 and "certificate required" in refused.stderr
 

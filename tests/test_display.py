@@ -16,6 +16,13 @@ def test_table_aligns_text_left_numbers_right_and_escapes_html():
     assert "<th>name</th>" in table._repr_html_()
 
 
+def test_a_table_may_align_every_column_left_and_let_its_last_column_run_free():
+    table = Table(("#", "why"), (("9", "short"), ("10", "a much longer reason")), numbers_right=False,
+                  ragged_last=True)
+    assert str(table).splitlines() == ["#   why", "--  ---", "9   short", "10  a much longer reason"]
+    assert str(Table(("#", "why"), (("9", "x"), ("10", "y")))).splitlines()[2] == " 9  x"
+
+
 def test_a_row_of_the_wrong_width_is_refused():
     with pytest.raises(UsageError, match="2 headers"):
         Table(("a", "b"), (("only one",),))

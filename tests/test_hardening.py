@@ -38,13 +38,6 @@ CLIENTS = 200
 _FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(scope="module")
-def pki():
-    root = CertificateAuthority.create("Hardening Root CA", seed="hardening")
-    issuing = root.create_intermediate("Hardening Issuing CA")
-    return root, issuing.issue_server("localhost"), issuing.issue_client("alice@example.test")
-
-
 # --------------------------------------------------------------------------------------------
 # Malformed input
 
@@ -63,9 +56,8 @@ def _damaged(data: bytes, draw) -> bytes:
 
 @_FUZZ
 @given(data=st.data())
-def test_damaged_pem_certificates_give_certificate_load_errors_only(pki, data):
-    _, server, _ = pki
-    original = data.draw(st.sampled_from([server.chain_pem, server.certificate.public_bytes(Encoding.DER)]))
+def test_damaged_pem_certificates_give_certificate_load_errors_only(server_cert, data):
+    original = data.draw(st.sampled_from([server_cert.chain_pem, server_cert.certificate.public_bytes(Encoding.DER)]))
     try:
         load_pem_certificates(_damaged(original, data.draw), "server.pem")
     except MtlsLibError as error:
@@ -74,30 +66,27 @@ def test_damaged_pem_certificates_give_certificate_load_errors_only(pki, data):
 
 @_FUZZ
 @given(data=st.data())
-def test_damaged_private_keys_give_certificate_load_errors_only(pki, data):
-    _, server, _ = pki
+def test_damaged_private_keys_give_certificate_load_errors_only(server_cert, data):
     try:
-        load_pem_private_key(_damaged(server.key_pem, data.draw), "server.key")
+        load_pem_private_key(_damaged(server_cert.key_pem, data.draw), "server.key")
     except MtlsLibError as error:
         assert "server.key" in str(error)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_damaged_pkcs12_files_give_certificate_load_errors_only(pki, tmp_path, data):
-    _, _, client = pki
+def test_damaged_pkcs12_files_give_certificate_load_errors_only(client_cert, tmp_path, data):
     path = tmp_path / "client.p12"
-    path.write_bytes(_damaged(client.to_pkcs12(b"secret"), data.draw))
+    path.write_bytes(_damaged(client_cert.to_pkcs12(b"secret"), data.draw))
     try:
         load_pkcs12(path, b"secret")
     except MtlsLibError as error:
         assert "client.p12" in str(error)
 
 
-def test_loading_a_key_that_belongs_to_another_certificate_is_refused(pki, tmp_path):
-    _, server, client = pki
-    cert_path, _ = server.write(tmp_path, "server")
-    _, other_key = client.write(tmp_path, "client")
+def test_loading_a_key_that_belongs_to_another_certificate_is_refused(server_cert, client_cert, tmp_path):
+    cert_path, _ = server_cert.write(tmp_path, "server")
+    _, other_key = client_cert.write(tmp_path, "client")
     with pytest.raises(MtlsLibError, match="does not belong"):
         IssuedCertificate.load(cert_path, other_key)
 
@@ -112,12 +101,11 @@ def _good_request(address, ctx) -> bytes:
 
 
 @pytest.mark.timeout(120)
-def test_loopback_server_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_ones(pki):
-    root, server, alice = pki
+def test_loopback_server_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_ones(ca, server_cert, client_cert):
     stranger = CertificateAuthority.create("Stranger CA", seed="hardening").issue_client("mallory.example.test")
-    good_ctx = client_context(root, certificate=alice)
-    bad_ctx = client_context(root, certificate=stranger, check_purpose=False)
-    with LoopbackServer(server_context(server, trust=root, mutual=True), timeout=20, backlog=512) as srv:
+    good_ctx = client_context(ca, certificate=client_cert)
+    bad_ctx = client_context(ca, certificate=stranger, check_purpose=False)
+    with LoopbackServer(server_context(server_cert, trust=ca, mutual=True), timeout=20, backlog=512) as srv:
         def bad_request(_):
             try:
                 with connect(srv.address, bad_ctx, timeout=20) as connection:
@@ -139,10 +127,9 @@ def test_loopback_server_takes_200_concurrent_mutual_tls_clients_and_refuses_bad
 
 
 @pytest.mark.timeout(120)
-def test_a_stalled_peer_still_times_out_under_load(pki):
-    root, server, alice = pki
-    good_ctx = client_context(root, certificate=alice)
-    with LoopbackServer(server_context(server, trust=root, mutual=True), timeout=1.0, backlog=512) as srv:
+def test_a_stalled_peer_still_times_out_under_load(ca, server_cert, client_cert):
+    good_ctx = client_context(ca, certificate=client_cert)
+    with LoopbackServer(server_context(server_cert, trust=ca, mutual=True), timeout=1.0, backlog=512) as srv:
         with socket.create_connection(srv.address):  # TCP only: never sends a ClientHello
             started = time.monotonic()
             with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
@@ -170,13 +157,13 @@ def test_a_client_that_stalls_gets_a_timeout_not_a_hang():
 
 
 @pytest.mark.timeout(120)
-def test_https_service_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_ones(pki, tmp_path):
-    root, server, alice = pki
-    cert_path, key_path = alice.write(tmp_path, "alice")
-    good_ctx = ssl.create_default_context(cadata=root.cert_pem.decode())
+def test_https_service_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_ones(ca, server_cert, client_cert,
+                                                                                    tmp_path):
+    cert_path, key_path = client_cert.write(tmp_path, "alice")
+    good_ctx = ssl.create_default_context(cadata=ca.cert_pem.decode())
     good_ctx.load_cert_chain(cert_path, key_path)
-    anonymous_ctx = ssl.create_default_context(cadata=root.cert_pem.decode())  # no client certificate
-    with HttpsService(server, trust=root, mutual=True, timeout=20) as service:
+    anonymous_ctx = ssl.create_default_context(cadata=ca.cert_pem.decode())  # no client certificate
+    with HttpsService(server_cert, trust=ca, mutual=True, timeout=20) as service:
         def get(ctx):
             try:
                 with urllib.request.urlopen(service.url, context=ctx, timeout=30) as response:
@@ -193,10 +180,9 @@ def test_https_service_takes_200_concurrent_mutual_tls_clients_and_refuses_bad_o
     assert all(body.startswith("refused") for body in bad_bodies)
 
 
-def test_a_certificate_with_an_impossible_version_is_a_load_error(pki):
+def test_a_certificate_with_an_impossible_version_is_a_load_error(server_cert):
     # Found by the fuzzing above: cryptography raises InvalidVersion, which is not a ValueError.
-    _, server, _ = pki
-    der = server.certificate.public_bytes(Encoding.DER)
+    der = server_cert.certificate.public_bytes(Encoding.DER)
     assert der.count(b"\xa0\x03\x02\x01\x02") == 1  # [0] EXPLICIT INTEGER 2, i.e. X.509 v3
     bad = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x0a")
     pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bad) + b"-----END CERTIFICATE-----\n"

@@ -32,7 +32,6 @@ from mtlslib.insecure.verifiers import (
 from mtlslib.pki import CertificateAuthority
 
 BANK = "www.bank.test"
-UTC = dt.timezone.utc
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +161,7 @@ def test_attack_builders_refuse_bad_input(public_ca, attacker_leaf):
 
 def crypto_accepts(chain, roots, at=None) -> bool:
     leaf = chain[0]
-    verifier = (PolicyBuilder().store(Store(roots)).time(at or dt.datetime.now(UTC))
+    verifier = (PolicyBuilder().store(Store(roots)).time(at or dt.datetime.now(dt.UTC))
                 .build_server_verifier(x509.DNSName(dns_names(leaf)[0].split("\x00")[0])))
     try:
         verifier.verify(leaf, chain[1:])
@@ -194,10 +193,10 @@ def test_verify_chain_agrees_with_cryptography(public_ca, issuing_ca, attacker_l
 
 def test_verify_chain_checks_dates_at_the_given_time(public_ca):
     chain = chain_of(public_ca.issue_server(BANK))
-    assert verify_chain(chain, [public_ca.certificate], dt.datetime(2030, 1, 1, tzinfo=UTC))
-    assert not verify_chain(chain, [public_ca.certificate], dt.datetime(2024, 1, 1, tzinfo=UTC))
-    assert not verify_chain(chain, [public_ca.certificate], dt.datetime(2080, 1, 1, tzinfo=UTC))
-    assert in_validity_period(chain[0]) and not in_validity_period(chain[0], dt.datetime(2080, 1, 1, tzinfo=UTC))
+    assert verify_chain(chain, [public_ca.certificate], dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    assert not verify_chain(chain, [public_ca.certificate], dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    assert not verify_chain(chain, [public_ca.certificate], dt.datetime(2080, 1, 1, tzinfo=dt.UTC))
+    assert in_validity_period(chain[0]) and not in_validity_period(chain[0], dt.datetime(2080, 1, 1, tzinfo=dt.UTC))
 
 
 def test_check_signature_reports_the_first_failing_step(public_ca):

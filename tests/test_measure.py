@@ -1,4 +1,5 @@
-"""mtlslib.lessons.measure: the counts and timings behind the TLS-against-mutual-TLS chapter."""
+"""mtlslib.lessons.measure: the counts and timings behind the TLS-against-mutual-TLS chapter, the
+exact text each result prints, and the package's errors for every mistake."""
 
 from __future__ import annotations
 
@@ -7,33 +8,56 @@ import statistics
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
+from IPython.lib.pretty import pretty
 from matplotlib.figure import Figure
 
-from mtlslib.errors import FigureError, UsageError
-from mtlslib.lessons.measure import (
-    HandshakeConfig,
-    LatencySample,
-    Traffic,
-    compare_traffic,
-    crl_checking_context,
-    crl_sizes,
-    handshake_latencies,
-    handshake_traffic,
-    issue_short_lived,
-    mtls_ratios,
-    network_estimates,
-    plot_latencies,
-    plot_traffic,
-    signature_costs,
-    summarize_latencies,
-    time_issuance,
-    try_client,
-)
+from mtlslib.errors import FigureError, ProfileError, UsageError
+from mtlslib.lessons import measure
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import capture_handshake, server_context
 
-TLS13 = HandshakeConfig(False, "1.3", "ecdsa-p256")
-MTLS13 = HandshakeConfig(True, "1.3", "ecdsa-p256")
+TLS13 = measure.HandshakeConfig(False, "1.3", "ecdsa-p256")
+MTLS13 = measure.HandshakeConfig(True, "1.3", "ecdsa-p256")
+MTLS12 = measure.HandshakeConfig(True, "1.2", "rsa-2048")
+
+
+# -- what every result prints ----------------------------------------------------------------
+
+# Each result and the exact text chapter 6 prints for it (its stored outputs depend on these).
+PRINTED = [
+    (measure.LatencySummary(TLS13, 150, 1.23456, 1.1, 1.5),
+     "TLS 1.3 ECDSA P-256      median 1.235 ms  (10% under 1.100 ms, 90% under 1.500 ms; 150 connections)"),
+    (measure.MtlsRatio("1.3", "ed25519", 1.0, 1.25),
+     "TLS 1.3 Ed25519      mTLS/TLS = 1.25x  (1.250 ms against 1.000 ms: +250 microseconds)"),
+    (measure.NetworkEstimate(MTLS12, 20, 4, 3.04),
+     "mTLS 1.2 RSA-2048        4 x 20 ms + 3.0 ms of computing = 83.0 ms"),
+    (measure.SignatureCost("rsa-2048", 1234.56, 45.6), "RSA-2048     sign  1234.6 us   verify    45.6 us"),
+    (measure.IssuanceTiming("ecdsa-p256", 300, 1.5),
+     "ECDSA P-256    300 certificates in 1.50 s: 5.00 ms each, 200 per second"),
+    (measure.CrlSize(100, 4321, 6000), "  100 revoked:   4,321 bytes (DER),   6,000 bytes as PEM"),
+    (measure.Traffic(False, "1.2", (("ClientHello", 200),), (("ServerHello", 90),), 250, 3100, 2),
+     "TLS 1.2   client 1 messages   250 bytes | server 1 messages  3100 bytes | 2 round trips"),
+    (measure.Traffic(True, "1.3", (("ClientHello", 200),), (("ServerHello", 100), ("Finished", 52)), 300, 400, 1),
+     "mTLS 1.3  client 1 messages   300 bytes | server 2 messages   400 bytes | 1 round trip"),
+    (measure.TrafficChange("client", "Certificate", 612, None), "client Certificate         +612 B  (a new message)"),
+    (measure.TrafficChange("server", "NewSessionTicket", 1200, 900), "server NewSessionTicket    +300 B  (was 900 B)"),
+    (measure.Attempt("laptop-b", False, "alert", "certificate revoked"),
+     "REFUSED  laptop-b\n    client saw: alert\n    server saw: certificate revoked"),
+]
+
+
+@pytest.mark.parametrize("result, text", PRINTED, ids=lambda item: type(item).__name__)
+def test_every_result_prints_one_way(result, text):
+    assert str(result) == text
+    assert pretty(result) == text  # what a notebook cell ending with the result shows
+    assert not hasattr(result, "line")
+
+
+def test_each_module_has_one_responsibility():
+    assert {"handshake_latencies", "signature_costs", "time_issuance"} <= set(measure.timing.__all__)
+    assert {"handshake_traffic", "compare_traffic", "crl_sizes"} <= set(measure.traffic.__all__)
+    assert set(measure.plots.__all__) == {"plot_latencies", "plot_traffic"}
+    assert set(measure.fleet.__all__) == {"Attempt", "crl_checking_context", "issue_short_lived", "try_client"}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +71,7 @@ def ed25519_pki():
 @pytest.fixture(scope="module")
 def traffic(ed25519_pki):
     root, _issuing, server, alice = ed25519_pki
-    return compare_traffic(server, alice, trust=root)
+    return measure.compare_traffic(server, alice, trust=root)
 
 
 # -- configurations ------------------------------------------------------------------------
@@ -55,13 +79,14 @@ def traffic(ed25519_pki):
 
 def test_a_configuration_is_named_after_what_it_measures():
     assert MTLS13.label == "mTLS 1.3 ECDSA P-256"
-    assert HandshakeConfig(False, "1.2", "rsa-2048").label == "TLS 1.2 RSA-2048"
+    assert measure.HandshakeConfig(False, "1.2", "rsa-2048").label == "TLS 1.2 RSA-2048"
 
 
 @pytest.mark.parametrize("version, key_type", [("1.1", "ecdsa-p256"), ("1.3", "dsa-1024")])
 def test_a_configuration_refuses_what_it_cannot_measure(version, key_type):
-    with pytest.raises(UsageError, match="1.1|dsa-1024"):
-        HandshakeConfig(True, version, key_type)
+    with pytest.raises(UsageError, match="1.1|dsa-1024") as raised:
+        measure.HandshakeConfig(True, version, key_type)
+    assert not isinstance(raised.value, ProfileError)
 
 
 # -- latency -------------------------------------------------------------------------------
@@ -69,64 +94,75 @@ def test_a_configuration_refuses_what_it_cannot_measure(version, key_type):
 
 def test_latencies_are_one_row_per_connection_in_configuration_order():
     configs = (MTLS13, TLS13)
-    samples = handshake_latencies(configs, count=4, warmup=1)
+    samples = measure.handshake_latencies(configs, count=4, warmup=1)
     assert [(s.config, s.round) for s in samples] == [(c, r) for c in configs for r in range(4)]
     assert all(0 < s.seconds < 5 for s in samples)
 
 
 def test_latencies_need_a_positive_count_and_a_configuration():
     with pytest.raises(UsageError, match="count"):
-        handshake_latencies((TLS13,), count=0)
+        measure.handshake_latencies((TLS13,), count=0)
     with pytest.raises(UsageError, match="configs is empty"):
-        handshake_latencies((), count=1)
+        measure.handshake_latencies((), count=1)
 
 
 def _samples(config, milliseconds):
-    return [LatencySample(config, i, ms / 1000) for i, ms in enumerate(milliseconds)]
+    return [measure.LatencySample(config, i, ms / 1000) for i, ms in enumerate(milliseconds)]
 
 
 def test_summaries_and_ratios_are_computed_from_the_samples():
     samples = _samples(TLS13, [1, 2, 3, 4, 100]) + _samples(MTLS13, [2, 4, 6, 8, 9])
-    tls, mtls = summarize_latencies(samples)
+    tls, mtls = measure.summarize_latencies(samples)
     assert (tls.config, tls.count, tls.median_ms) == (TLS13, 5, pytest.approx(3))
     assert mtls.median_ms == pytest.approx(6)
     assert tls.p10_ms == pytest.approx(statistics.quantiles([1, 2, 3, 4, 100], n=10)[0])
-    (ratio,) = mtls_ratios(samples)
+    (ratio,) = measure.mtls_ratios(samples)
     assert (ratio.tls_version, ratio.key_type) == ("1.3", "ecdsa-p256")
     assert ratio.ratio == pytest.approx(2.0)
     assert ratio.extra_ms == pytest.approx(3.0)
     assert "2.00x" in str(ratio)
 
 
-def test_a_ratio_needs_both_halves_of_a_pair():
-    assert mtls_ratios(_samples(MTLS13, [1, 2])) == []
+def test_grouping_samples_keeps_their_order_and_refuses_none():
+    samples = _samples(MTLS12, [2, 3]) + _samples(TLS13, [1])
+    assert measure.timing.group_by_config(samples) == {MTLS12: [0.002, 0.003], TLS13: [0.001]}
     with pytest.raises(UsageError, match="no latency samples"):
-        summarize_latencies([])
+        measure.timing.group_by_config([])
+
+
+def test_a_ratio_needs_both_halves_of_a_pair():
+    assert measure.mtls_ratios(_samples(MTLS13, [1, 2])) == []
+    with pytest.raises(UsageError, match="no latency samples"):
+        measure.summarize_latencies([])
 
 
 def test_network_estimates_add_one_rtt_per_round_trip(traffic):
-    summaries = summarize_latencies(_samples(TLS13, [2]) + _samples(HandshakeConfig(True, "1.2"), [3]))
-    tls13, mtls12 = network_estimates(summaries, traffic, rtt_ms=20)
+    summaries = measure.summarize_latencies(_samples(TLS13, [2]) + _samples(measure.HandshakeConfig(True, "1.2"), [3]))
+    tls13, mtls12 = measure.network_estimates(summaries, traffic, rtt_ms=20)
     # TCP's handshake, the TLS round trips, the request.
     assert (tls13.round_trips, tls13.total_ms) == (3, pytest.approx(62))
     assert (mtls12.round_trips, mtls12.total_ms) == (4, pytest.approx(83))
 
 
 def test_network_estimates_refuse_a_missing_count_or_a_silly_rtt(traffic):
-    summaries = summarize_latencies(_samples(TLS13, [2]))
+    summaries = measure.summarize_latencies(_samples(TLS13, [2]))
     with pytest.raises(UsageError, match="no traffic counted for TLS 1.3"):
-        network_estimates(summaries, traffic[2:], rtt_ms=20)
+        measure.network_estimates(summaries, traffic[2:], rtt_ms=20)
     with pytest.raises(UsageError, match="rtt_ms"):
-        network_estimates(summaries, traffic, rtt_ms=0)
+        measure.network_estimates(summaries, traffic, rtt_ms=0)
 
 
 def test_the_latency_figure_has_the_distributions_and_every_configuration():
     samples = _samples(TLS13, [1, 1.2, 1.1]) + _samples(MTLS13, [2, 2.5, 2.2])
-    figure = plot_latencies(samples)
+    figure = measure.plot_latencies(samples)
     assert isinstance(figure, Figure)
     left, right = figure.axes
     assert [t.get_text() for t in left.get_legend().get_texts()] == [TLS13.label, MTLS13.label]
     assert [t.get_text() for t in right.get_yticklabels()] == [TLS13.label, MTLS13.label]
+    with pytest.raises(FigureError, match="no latency samples"):
+        measure.plot_latencies([])
+    with pytest.raises(FigureError, match="TLS 1.3"):
+        measure.plot_latencies(_samples(MTLS12, [2]))
 
 
 # -- messages, bytes, round trips ------------------------------------------------------------
@@ -152,6 +188,11 @@ def test_mutual_tls_adds_certificate_request_certificate_and_certificate_verify(
                                          "Finished")
 
 
+def test_a_traffic_change_knows_its_growth():
+    assert measure.TrafficChange("server", "NewSessionTicket", 1200, 900).added_bytes == 300
+    assert measure.TrafficChange("client", "Certificate", 612, None).added_bytes == 612
+
+
 def test_the_tls12_session_ticket_grows_by_the_client_certificate(traffic, ed25519_pki):
     alice = ed25519_pki[3]
     _tls13, _mtls13, tls12, mtls12 = traffic
@@ -173,7 +214,7 @@ def test_the_extra_client_bytes_are_mostly_its_certificate_chain(traffic, ed2551
 def test_byte_counts_cover_the_handshake_records_exactly(ed25519_pki):
     root, _issuing, server, alice = ed25519_pki
     trace = capture_handshake(server, alice, trust=root, tickets=False)
-    row = handshake_traffic(trace)
+    row = measure.handshake_traffic(trace)
     # What follows the handshake on each side: the request or answer (6 bytes in a record of
     # 5 + 6 + 1 + 16), then the encrypted close_notify alert (5 + 2 + 1 + 16).
     assert len(trace.stream("client")) - row.client_bytes == (5 + 6 + 1 + 16) + (5 + 2 + 1 + 16)
@@ -183,7 +224,7 @@ def test_byte_counts_cover_the_handshake_records_exactly(ed25519_pki):
 
 def test_byte_counts_are_the_same_on_every_capture(ed25519_pki, traffic):
     root, _issuing, server, alice = ed25519_pki
-    again = compare_traffic(server, alice, trust=root)
+    again = measure.compare_traffic(server, alice, trust=root)
     assert [(t.client_bytes, t.server_bytes) for t in again] == [(t.client_bytes, t.server_bytes) for t in traffic]
 
 
@@ -191,106 +232,107 @@ def test_a_failed_handshake_has_no_traffic_to_count(ed25519_pki):
     root, _issuing, server, _alice = ed25519_pki
     trace = capture_handshake(server, trust=root, server_hostname="www.example.test", tickets=False)
     with pytest.raises(UsageError, match="failed"):
-        handshake_traffic(trace)
+        measure.handshake_traffic(trace)
 
 
 def test_the_traffic_figure_has_one_pair_of_bars_per_row(traffic):
-    figure = plot_traffic(traffic)
+    figure = measure.plot_traffic(traffic)
     (axes,) = figure.axes
     assert [t.get_text() for t in axes.get_yticklabels()] == ["TLS 1.3 (1 RTT)", "mTLS 1.3 (1 RTT)",
                                                                "TLS 1.2 (2 RTT)", "mTLS 1.2 (2 RTT)"]
     assert sorted(bar.get_width() for bar in axes.patches) == sorted(
         [t.client_bytes for t in traffic] + [t.server_bytes for t in traffic])
     with pytest.raises(FigureError):
-        plot_traffic([])
-
-
-def test_traffic_lines_say_counts_bytes_and_round_trips():
-    row = Traffic(True, "1.3", (("ClientHello", 200),), (("ServerHello", 100), ("Finished", 52)), 300, 400, 1)
-    assert str(row) == "mTLS 1.3  client 1 messages   300 bytes | server 2 messages   400 bytes | 1 round trip"
+        measure.plot_traffic([])
 
 
 # -- cryptography ----------------------------------------------------------------------------
 
 
 def test_signature_costs_time_both_operations():
-    (cost,) = signature_costs(("ed25519",), repeats=5)
+    (cost,) = measure.signature_costs(("ed25519",), repeats=5)
     assert cost.key_type == "ed25519" and cost.sign_us > 0 and cost.verify_us > 0
     with pytest.raises(UsageError, match="unknown key type"):
-        signature_costs(("dsa",))
+        measure.signature_costs(("dsa",))
 
 
 # -- a fleet ---------------------------------------------------------------------------------
 
 
 def test_issuance_is_timed_per_certificate():
-    timing = time_issuance(3, "ed25519")
+    timing = measure.time_issuance(3, "ed25519")
     assert timing.count == 3 and timing.seconds > 0
     assert timing.per_certificate_ms == pytest.approx(timing.seconds / 3 * 1000)
     assert timing.per_second == pytest.approx(3 / timing.seconds)
     with pytest.raises(UsageError, match="count"):
-        time_issuance(0)
+        measure.time_issuance(0)
 
 
 def test_a_crl_grows_with_every_revocation_and_seeded_sizes_repeat():
-    sizes = crl_sizes((10, 0, 1))
+    sizes = measure.crl_sizes((10, 0, 1))
     assert [s.revoked for s in sizes] == [0, 1, 10]
     assert sizes[0].der_bytes < sizes[1].der_bytes < sizes[2].der_bytes
     assert 30 < (sizes[2].der_bytes - sizes[0].der_bytes) / 10 < 50  # a serial number and a date each
-    assert crl_sizes((0, 1, 10)) == sizes
+    assert measure.crl_sizes((0, 1, 10)) == sizes
     with pytest.raises(UsageError):
-        crl_sizes((-1,))
+        measure.crl_sizes((-1,))
 
 
 @pytest.fixture(scope="module")
 def fleet():
     ca = CertificateAuthority.create("Fleet CA", seed="measure fleet")
-    return ca, ca.issue_server("localhost"), ca.issue_client("laptop-a@fleet.test"), ca.issue_client("laptop-b@fleet.test")
+    return (ca, ca.issue_server("localhost"), ca.issue_client("laptop-a@fleet.test"),
+            ca.issue_client("laptop-b@fleet.test"))
 
 
-def test_a_revoked_certificate_is_refused_once_the_server_has_the_new_crl(fleet):
+def test_a_revoked_certificate_is_refused_once_the_server_has_the_new_crl():
     ca = CertificateAuthority.create("Revoking CA", seed="revoking")
-    gateway, laptop_a, laptop_b = ca.issue_server("localhost"), ca.issue_client("a@fleet.test"), ca.issue_client("b@fleet.test")
+    gateway, laptop_a, laptop_b = (ca.issue_server("localhost"), ca.issue_client("a@fleet.test"),
+                                   ca.issue_client("b@fleet.test"))
     before = ca.crl_pem
     ca.revoke(laptop_b)
-    stale = try_client(crl_checking_context(gateway, ca, crl=before), laptop_b, trust=ca)
+    stale = measure.try_client(measure.crl_checking_context(gateway, ca, crl=before), laptop_b, trust=ca)
     assert stale.accepted and stale.client_saw == "hello b@fleet.test"
-    current = crl_checking_context(gateway, ca, crl=ca.crl_pem)
-    refused = try_client(current, laptop_b, trust=ca)
+    current = measure.crl_checking_context(gateway, ca, crl=ca.crl_pem)
+    refused = measure.try_client(current, laptop_b, trust=ca)
     assert not refused.accepted
     assert "certificate revoked" in refused.server_saw and "alert certificate revoked" in refused.client_saw
-    assert try_client(current, laptop_a, trust=ca).accepted
+    assert measure.try_client(current, laptop_a, trust=ca).accepted
 
 
 def test_checking_revocation_without_a_crl_refuses_everybody(fleet):
     ca, gateway, laptop_a, _laptop_b = fleet
-    attempt = try_client(crl_checking_context(gateway, ca, crl=None), laptop_a, trust=ca)
+    attempt = measure.try_client(measure.crl_checking_context(gateway, ca, crl=None), laptop_a, trust=ca)
     assert not attempt.accepted and "unable to get certificate CRL" in attempt.server_saw
 
 
-def test_a_crl_must_be_pem(fleet):
+def test_a_crl_is_pem_bytes_or_a_crl_object(fleet):
     ca, gateway, _a, _b = fleet
-    with pytest.raises(UsageError, match="PEM CRL"):
-        crl_checking_context(gateway, ca, crl=ca.cert_pem)
+    for crl in (ca.crl_pem, ca.crl):
+        assert measure.crl_checking_context(gateway, [ca], crl=crl).cert_store_stats()["crl"] == 1
+    for wrong in (ca.cert_pem, ca.crl_pem.decode()):
+        with pytest.raises(UsageError, match="a CRL must be PEM bytes"):
+            measure.crl_checking_context(gateway, ca, crl=wrong)
 
 
 def test_a_short_lived_certificate_works_until_it_expires(fleet):
     ca, gateway, _a, _b = fleet
     mutual = server_context(gateway, trust=ca, mutual=True)
-    fresh = issue_short_lived(ca, "laptop-c@fleet.test", minutes=5)
+    fresh = measure.issue_short_lived(ca, "laptop-c@fleet.test", minutes=5)
     lifetime = fresh.certificate.not_valid_after_utc - fresh.certificate.not_valid_before_utc
     assert lifetime == dt.timedelta(minutes=6)  # five, plus one minute of grace for clock skew
     assert fresh.certificate.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(minutes=5)
-    assert try_client(mutual, fresh, trust=ca).accepted
-    expired = try_client(mutual, issue_short_lived(ca, "laptop-c@fleet.test", minutes=5, age_minutes=10), trust=ca)
+    assert measure.try_client(mutual, fresh, trust=ca).accepted
+    ten_minutes_old = measure.issue_short_lived(ca, "laptop-c@fleet.test", minutes=5, age_minutes=10)
+    expired = measure.try_client(mutual, ten_minutes_old, trust=ca)
     assert not expired.accepted and "certificate has expired" in expired.server_saw
     with pytest.raises(UsageError):
-        issue_short_lived(ca, "x@fleet.test", minutes=0)
+        measure.issue_short_lived(ca, "x@fleet.test", minutes=0)
 
 
 def test_a_client_without_a_certificate_is_refused_by_a_mutual_server(fleet):
     ca, gateway, _a, _b = fleet
-    attempt = try_client(server_context(gateway, trust=ca, mutual=True), None, trust=ca)
+    attempt = measure.try_client(server_context(gateway, trust=ca, mutual=True), None, trust=ca)
     assert attempt.client == "no certificate"
     assert not attempt.accepted and "certificate required" in attempt.client_saw
     assert str(attempt).startswith("REFUSED  no certificate\n    client saw: ")

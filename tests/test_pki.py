@@ -38,9 +38,8 @@ from mtlslib.pki import (
 )
 from mtlslib.tls import LoopbackServer, client_context, connect, server_context
 
-UTC = dt.timezone.utc
 # Inside the "valid" preset, so results do not depend on the day the tests run.
-VERIFICATION_TIME = dt.datetime(2030, 1, 1, tzinfo=UTC)
+VERIFICATION_TIME = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 RSA_BITS = {"rsa-2048": 2048, "rsa-3072": 3072}
 
 
@@ -265,14 +264,14 @@ def test_validity_presets_on_cas_and_leaves(preset):
     leaf = root.issue_server("localhost", validity=preset)
     for cert in (root.certificate, leaf.certificate):
         assert (cert.not_valid_before_utc, cert.not_valid_after_utc) == VALIDITY_PRESETS[preset]
-    now = dt.datetime.now(UTC)
+    now = dt.datetime.now(dt.UTC)
     window = VALIDITY_PRESETS[preset]
     assert (window[0] <= now < window[1]) is (preset == "valid")
 
 
 def test_explicit_validity_on_cas_and_leaves():
-    ca_window = (dt.datetime(2024, 3, 1, tzinfo=UTC), dt.datetime(2034, 3, 1, tzinfo=UTC))
-    leaf_window = (dt.datetime(2025, 5, 6, 7, 8, 9, tzinfo=UTC), dt.datetime(2025, 5, 7, tzinfo=UTC))
+    ca_window = (dt.datetime(2024, 3, 1, tzinfo=dt.UTC), dt.datetime(2034, 3, 1, tzinfo=dt.UTC))
+    leaf_window = (dt.datetime(2025, 5, 6, 7, 8, 9, tzinfo=dt.UTC), dt.datetime(2025, 5, 7, tzinfo=dt.UTC))
     root = CertificateAuthority.create("Window Root CA", validity=ca_window)
     issuing = root.create_intermediate("Window Issuing CA", validity=ca_window)
     client = issuing.issue_client("alice@example.test", validity=leaf_window)
@@ -348,11 +347,11 @@ def test_bad_requests_raise_profile_error_with_a_helpful_message(scratch_ca, req
 @pytest.mark.parametrize(("validity", "message"), [
     ("soon", "valid, expired, not-yet-valid"),
     ((dt.datetime(2024, 1, 1), dt.datetime(2030, 1, 1)), "timezone-aware"),
-    ((dt.datetime(2030, 1, 1, tzinfo=UTC), dt.datetime(2024, 1, 1, tzinfo=UTC)), "before it starts"),
-    ((dt.datetime(2030, 1, 1, tzinfo=UTC),) * 2, "before it starts"),
+    ((dt.datetime(2030, 1, 1, tzinfo=dt.UTC), dt.datetime(2024, 1, 1, tzinfo=dt.UTC)), "before it starts"),
+    ((dt.datetime(2030, 1, 1, tzinfo=dt.UTC),) * 2, "before it starts"),
     (("2024-01-01", "2030-01-01"), "datetime objects"),
     (365, "pair"),
-    ((dt.datetime(2024, 1, 1, tzinfo=UTC),) * 3, "pair"),
+    ((dt.datetime(2024, 1, 1, tzinfo=dt.UTC),) * 3, "pair"),
 ])
 def test_bad_validity_raises_profile_error(scratch_ca, validity, message):
     for make in (lambda: CertificateAuthority.create("Root", validity=validity),
@@ -445,7 +444,7 @@ def test_cryptography_verifier_accepts_the_defaults(hierarchy):
     (lambda ca: ca.issue_server("alice@example.test"), "client", None, VERIFICATION_TIME, "required EKU not found"),
     (lambda ca: ca.issue_server("localhost"), "server", "other.example.test", VERIFICATION_TIME,
      "no matching subjectAltName"),
-    (lambda ca: ca.issue_server("localhost"), "server", "localhost", dt.datetime(2080, 1, 1, tzinfo=UTC),
+    (lambda ca: ca.issue_server("localhost"), "server", "localhost", dt.datetime(2080, 1, 1, tzinfo=dt.UTC),
      "not valid at validation time"),
 ])
 def test_cryptography_verifier_refuses_misuse(scratch_ca, scratch_issuing, make_leaf, kind, hostname, when, reason):
@@ -613,7 +612,7 @@ def test_crl_is_signed_by_the_ca_and_lists_the_revoked_serial(hierarchy):
     assert issuing.revoked_serials == (revoked.certificate.serial_number,)
     aki = crl.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
     assert aki.key_identifier == extension(issuing.certificate, x509.SubjectKeyIdentifier).value.digest
-    assert crl.last_update_utc <= dt.datetime.now(UTC) < crl.next_update_utc
+    assert crl.last_update_utc <= dt.datetime.now(dt.UTC) < crl.next_update_utc
 
 
 def test_revoking_twice_lists_the_certificate_once_and_reasons_are_recorded(revoking_hierarchy):

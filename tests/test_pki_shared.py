@@ -24,35 +24,23 @@ from mtlslib.pki import (
     trust_pem,
 )
 
-
-@pytest.fixture(scope="module")
-def hierarchy():
-    root = CertificateAuthority.create("Shared Root", seed="pki shared")
-    issuing = root.create_intermediate("Shared Issuing CA")
-    leaf = issuing.issue_server("localhost")
-    return root, issuing, leaf
-
-
 # -- trust ------------------------------------------------------------------------------------
 
-def test_a_ca_is_its_own_anchor_root_or_intermediate(hierarchy):
-    root, issuing, _ = hierarchy
-    assert trust_anchors(root) == (root.certificate,)
-    assert trust_anchors(issuing) == (issuing.certificate,)  # not its root
+def test_a_ca_is_its_own_anchor_root_or_intermediate(ca, issuing_ca):
+    assert trust_anchors(ca) == (ca.certificate,)
+    assert trust_anchors(issuing_ca) == (issuing_ca.certificate,)  # not its root
 
 
-def test_every_kind_of_trust_reads_the_same(hierarchy):
-    root, issuing, leaf = hierarchy
-    assert trust_anchors(root.certificate) == (root.certificate,)
-    assert trust_anchors(leaf) == (leaf.certificate,)
-    assert trust_anchors(root.cert_pem) == (root.certificate,)
-    assert trust_anchors(root.cert_pem.decode()) == (root.certificate,)
-    assert trust_anchors([root, issuing.cert_pem, root.certificate]) == (root.certificate, issuing.certificate)
+def test_every_kind_of_trust_reads_the_same(ca, issuing_ca, server_cert):
+    assert trust_anchors(ca.certificate) == (ca.certificate,)
+    assert trust_anchors(server_cert) == (server_cert.certificate,)
+    assert trust_anchors(ca.cert_pem) == (ca.certificate,)
+    assert trust_anchors(ca.cert_pem.decode()) == (ca.certificate,)
+    assert trust_anchors([ca, issuing_ca.cert_pem, ca.certificate]) == (ca.certificate, issuing_ca.certificate)
 
 
-def test_trust_pem_is_the_anchors_as_pem(hierarchy):
-    root, issuing, _ = hierarchy
-    assert trust_pem([root, issuing]) == root.cert_pem + issuing.cert_pem
+def test_trust_pem_is_the_anchors_as_pem(ca, issuing_ca):
+    assert trust_pem([ca, issuing_ca]) == ca.cert_pem + issuing_ca.cert_pem
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -73,13 +61,12 @@ def test_garbage_pem_as_trust_names_the_argument():
 
 # -- passwords --------------------------------------------------------------------------------
 
-def test_a_password_may_be_str_or_bytes(hierarchy):
-    _, _, leaf = hierarchy
-    encrypted = leaf.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.BestAvailableEncryption(b"s3cret"))
+def test_a_password_may_be_str_or_bytes(server_cert):
+    encrypted = server_cert.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                      serialization.BestAvailableEncryption(b"s3cret"))
     for password in ("s3cret", b"s3cret"):
         key = load_pem_private_key(encrypted, "leaf.key", password)
-        assert key.public_key() == leaf.private_key.public_key()
+        assert key.public_key() == server_cert.private_key.public_key()
     with pytest.raises(CertificateLoadError, match="wrong password"):
         load_pem_private_key(encrypted, "leaf.key", "wrong")
 
@@ -91,27 +78,25 @@ def test_password_bytes_refuses_other_types():
         password_bytes(1234)
 
 
-def test_pkcs12_round_trip_with_a_str_password(hierarchy, tmp_path):
+def test_pkcs12_round_trip_with_a_str_password(server_cert, tmp_path):
     from mtlslib.pki import load_pkcs12
-    _, _, leaf = hierarchy
-    path = leaf.write_pkcs12(tmp_path / "leaf.p12", "pass phrase")
+    path = server_cert.write_pkcs12(tmp_path / "leaf.p12", "pass phrase")
     again = load_pkcs12(path, b"pass phrase")
-    assert isinstance(again, IssuedCertificate) and again.certificate == leaf.certificate
-    assert again.chain == leaf.chain
+    assert isinstance(again, IssuedCertificate) and again.certificate == server_cert.certificate
+    assert again.chain == server_cert.chain
 
 
 # -- DER ----------------------------------------------------------------------------------------
 
-def test_der_reader_round_trips_a_certificate(hierarchy):
-    _, _, leaf = hierarchy
-    der = leaf.certificate.public_bytes(serialization.Encoding.DER)
+def test_der_reader_round_trips_a_certificate(server_cert):
+    der = server_cert.certificate.public_bytes(serialization.Encoding.DER)
     (outer,) = read_tlvs(der)
     assert outer.tag == 0x30 and outer.encoding == der
     tbs, algorithm, signature = read_tlvs(outer.content)
-    assert tbs.encoding == leaf.certificate.tbs_certificate_bytes
+    assert tbs.encoding == server_cert.certificate.tbs_certificate_bytes
     assert encode(0x30, outer.content) == der
     oid = decode_oid(read_tlvs(algorithm.content)[0].content)
-    assert oid == leaf.certificate.signature_algorithm_oid
+    assert oid == server_cert.certificate.signature_algorithm_oid
 
 
 @pytest.mark.parametrize("damaged", [b"\x30", b"\x30\x05\x01", b"\x30\x85\x00\x00\x00\x00\x01", b"\x30\x80"])
@@ -149,7 +134,7 @@ def test_the_one_primality_test_catches_carmichael_numbers_and_strong_pseudoprim
 
 # -- files: nothing half-written, nothing through a symlink, nothing that hangs ----------------------
 
-def test_private_files_are_0600_and_never_written_through_a_symlink(tmp_path, hierarchy):
+def test_private_files_are_0600_and_never_written_through_a_symlink(tmp_path):
     from mtlslib.pki import write_private_file
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
@@ -174,11 +159,10 @@ def test_writing_into_an_existing_file_does_not_reuse_its_inode(tmp_path):
     assert (target.stat().st_mode & 0o777) == 0o600
 
 
-def test_issued_files_are_written_with_the_key_private(tmp_path, hierarchy):
-    _, _, leaf = hierarchy
-    cert_path, key_path = leaf.write(tmp_path)
+def test_issued_files_are_written_with_the_key_private(tmp_path, server_cert):
+    cert_path, key_path = server_cert.write(tmp_path)
     assert (key_path.stat().st_mode & 0o777) == 0o600
-    assert cert_path.read_bytes() == leaf.chain_pem
+    assert cert_path.read_bytes() == server_cert.chain_pem
 
 
 @pytest.mark.timeout(10)

@@ -47,14 +47,6 @@ def pki():
     }
 
 
-@pytest.fixture(scope="module")
-def curl_bin() -> str:
-    path = shutil.which("curl")
-    if path is None:
-        pytest.skip("the curl command-line tool is not installed")
-    return path
-
-
 @pytest.fixture
 def tools():
     """The clients to try: the Python ones always, each command-line tool when it is installed."""

@@ -16,16 +16,6 @@ from mtlslib.errors import CertificateLoadError, UsageError
 from mtlslib.pki import CertificateAuthority
 from mtlslib.verification import Explanation, Settings, explain, presented_chain
 
-UTC = dt.timezone.utc
-
-
-@pytest.fixture(scope="module")
-def pki():
-    root = CertificateAuthority.create("Inputs Root CA", seed="verification inputs")
-    issuing = root.create_intermediate("Inputs Issuing CA")
-    server = issuing.issue_server("localhost")
-    return root, issuing, server
-
 
 def path_labels(explanation: Explanation) -> list[str]:
     return [c.subject.rfc4514_string() for c in explanation.path]
@@ -36,43 +26,38 @@ def path_labels(explanation: Explanation) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", ["ca", "certificate", "pem-bytes", "pem-str", "list", "mixed-list"])
-def test_every_kind_of_trust_is_accepted(pki, kind):
-    root, _, server = pki
-    trust = {"ca": root, "certificate": root.certificate, "pem-bytes": root.cert_pem,
-             "pem-str": root.cert_pem.decode(), "list": [root], "mixed-list": [root.cert_pem, root.certificate]}[kind]
-    explanation = explain(server, trust, name="localhost")
+def test_every_kind_of_trust_is_accepted(ca, server_cert, kind):
+    trust = {"ca": ca, "certificate": ca.certificate, "pem-bytes": ca.cert_pem,
+             "pem-str": ca.cert_pem.decode(), "list": [ca], "mixed-list": [ca.cert_pem, ca.certificate]}[kind]
+    explanation = explain(server_cert, trust, name="localhost")
     assert explanation.valid is True, explanation
-    assert path_labels(explanation)[-1] == "CN=Inputs Root CA"
+    assert path_labels(explanation)[-1] == "CN=Test Root CA"
 
 
-def test_a_certificate_authority_as_trust_no_longer_raises_type_error(pki):
-    root, _, server = pki
+def test_a_certificate_authority_as_trust_no_longer_raises_type_error(ca, server_cert):
     # explain(chain, ca) used to fail with "'CertificateAuthority' object is not iterable".
-    assert explain(server.chain_pem, root, name="localhost").valid
+    assert explain(server_cert.chain_pem, ca, name="localhost").valid
 
 
-def test_an_intermediate_ca_is_itself_the_anchor(pki):
-    _, issuing, server = pki
-    webpki = explain(server, issuing, name="localhost", profile="webpki")
-    assert webpki.valid and path_labels(webpki)[-1] == "CN=Inputs Issuing CA"
+def test_an_intermediate_ca_is_itself_the_anchor(issuing_ca, server_cert):
+    webpki = explain(server_cert, issuing_ca, name="localhost", profile="webpki")
+    assert webpki.valid and path_labels(webpki)[-1] == "CN=Test Issuing CA"
     # Python's default verifier wants a self-signed anchor unless partial chains are allowed;
     # mtlslib's own contexts, and so the explainer's defaults, allow them.
-    strict = explain(server, issuing, name="localhost", partial_chain=False)
+    strict = explain(server_cert, issuing_ca, name="localhost", partial_chain=False)
     assert strict.valid is False and "partial chains are not allowed" in strict.first_failure.reason
-    partial = explain(server, issuing, name="localhost")
+    partial = explain(server_cert, issuing_ca, name="localhost")
     assert partial.valid and "partial chain" in partial.checks[0].reason
 
 
-def test_an_issued_certificate_as_trust_pins_it(pki):
-    _, _, server = pki
-    pinned = explain(server, server, name="localhost", partial_chain=True)
+def test_an_issued_certificate_as_trust_pins_it(server_cert):
+    pinned = explain(server_cert, server_cert, name="localhost", partial_chain=True)
     assert pinned.valid and len(pinned.path) == 1 and pinned.checks[0].status == "pass"
 
 
-def test_no_trust_at_all_is_an_invalid_chain_not_an_error(pki):
-    _, _, server = pki
+def test_no_trust_at_all_is_an_invalid_chain_not_an_error(server_cert):
     for nothing in (None, []):
-        explanation = explain(server, nothing, name="localhost")
+        explanation = explain(server_cert, nothing, name="localhost")
         assert explanation.valid is False and explanation.first_failure.step == "chain"
 
 
@@ -81,10 +66,9 @@ def test_no_trust_at_all_is_an_invalid_chain_not_an_error(pki):
     ([[b""]], UsageError, "list inside a list"),
     (b"garbage", CertificateLoadError, "PEM"),
 ])
-def test_unusable_trust_is_refused_clearly(pki, trust, error, words):
-    _, _, server = pki
+def test_unusable_trust_is_refused_clearly(server_cert, trust, error, words):
     with pytest.raises(error, match=words):
-        explain(server, trust)
+        explain(server_cert, trust)
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,26 +76,23 @@ def test_unusable_trust_is_refused_clearly(pki, trust, error, words):
 
 
 @pytest.mark.parametrize("kind", ["issued", "certificates", "pem-bytes", "pem-str", "pem-list", "issued-list"])
-def test_every_kind_of_chain_is_accepted(pki, kind):
-    root, issuing, server = pki
-    chain = {"issued": server, "certificates": [server.certificate, *server.chain], "pem-bytes": server.chain_pem,
-             "pem-str": server.chain_pem.decode(), "pem-list": [server.cert_pem, issuing.cert_pem],
-             "issued-list": [server, issuing]}[kind]
-    explanation = explain(chain, root, name="localhost")
+def test_every_kind_of_chain_is_accepted(ca, issuing_ca, server_cert, kind):
+    chain = {"issued": server_cert, "certificates": [server_cert.certificate, *server_cert.chain],
+             "pem-bytes": server_cert.chain_pem, "pem-str": server_cert.chain_pem.decode(),
+             "pem-list": [server_cert.cert_pem, issuing_ca.cert_pem], "issued-list": [server_cert, issuing_ca]}[kind]
+    explanation = explain(chain, ca, name="localhost")
     assert explanation.valid is True, explanation
-    assert path_labels(explanation) == ["CN=localhost", "CN=Inputs Issuing CA", "CN=Inputs Root CA"]
+    assert path_labels(explanation) == ["CN=localhost", "CN=Test Issuing CA", "CN=Test Root CA"]
 
 
-def test_an_issued_certificate_is_presented_with_its_intermediates(pki):
-    _, issuing, server = pki
-    assert presented_chain(server) == [server.certificate, issuing.certificate]
-    assert presented_chain(server.certificate) == [server.certificate]
-    assert presented_chain(issuing) == [issuing.certificate]  # an intermediate's chain stops below the root
+def test_an_issued_certificate_is_presented_with_its_intermediates(issuing_ca, server_cert):
+    assert presented_chain(server_cert) == [server_cert.certificate, issuing_ca.certificate]
+    assert presented_chain(server_cert.certificate) == [server_cert.certificate]
+    assert presented_chain(issuing_ca) == [issuing_ca.certificate]  # an intermediate's chain stops below the root
 
 
-def test_a_leaf_alone_is_refused_for_the_missing_intermediate(pki):
-    root, _, server = pki
-    explanation = explain([server.certificate], root, name="localhost")
+def test_a_leaf_alone_is_refused_for_the_missing_intermediate(ca, server_cert):
+    explanation = explain([server_cert.certificate], ca, name="localhost")
     assert explanation.valid is False
     assert explanation.first_failure.openssl == "unable to get local issuer certificate"
 
@@ -128,33 +109,31 @@ def test_a_leaf_alone_is_refused_for_the_missing_intermediate(pki):
     (lambda root, server: explain(server, root, max_depth=-1), UsageError, "max_depth"),
     (lambda root, server: Settings.of_context("ctx"), UsageError, "ssl.SSLContext"),
 ])
-def test_unusable_arguments_are_refused_clearly(pki, call, error, words):
-    root, _, server = pki
+def test_unusable_arguments_are_refused_clearly(ca, server_cert, call, error, words):
     with pytest.raises(error, match=words):
-        call(root, server)
+        call(ca, server_cert)
 
 
 # --------------------------------------------------------------------------------------------
 # the verdict
 
 
-def test_valid_is_true_false_or_none(pki):
-    root, _, server = pki
+def test_valid_is_true_false_or_none(ca, server_cert):
     from mtlslib.insecure import certificates as broken
 
-    good = explain(server, root, name="localhost")
-    bad = explain(server, root, name="other.example.test")
-    odd = broken.issue_leaf(broken.empty_name_constraints_ca(root, "Inputs Odd CA"), "localhost")
-    undecided = explain(odd, root, name="localhost")
+    good = explain(server_cert, ca, name="localhost")
+    bad = explain(server_cert, ca, name="other.example.test")
+    odd_root = CertificateAuthority.create("Inputs Odd Root")  # the shared CAs issue nothing here
+    odd = broken.issue_leaf(broken.empty_name_constraints_ca(odd_root, "Inputs Odd CA"), "localhost")
+    undecided = explain(odd, odd_root, name="localhost")
     assert (good.verdict, good.valid) == ("valid", True)
     assert (bad.verdict, bad.valid) == ("invalid", False)
     assert (undecided.verdict, undecided.valid) == ("undecided", None)
 
 
-def test_a_naive_time_is_utc_and_the_profile_keyword_is_a_setting(pki):
-    root, _, server = pki
-    naive = explain(server, root, name="localhost", at=dt.datetime(2080, 1, 1))
-    aware = explain(server, root, name="localhost", at=dt.datetime(2080, 1, 1, tzinfo=UTC))
+def test_a_naive_time_is_utc_and_the_profile_keyword_is_a_setting(ca, server_cert):
+    naive = explain(server_cert, ca, name="localhost", at=dt.datetime(2080, 1, 1))
+    aware = explain(server_cert, ca, name="localhost", at=dt.datetime(2080, 1, 1, tzinfo=dt.UTC))
     assert str(naive) == str(aware) and naive.valid is False
-    assert explain(server, root, profile="webpki").settings.profile == "webpki"
-    assert explain(server, root, settings=Settings(profile="webpki")).settings.profile == "webpki"
+    assert explain(server_cert, ca, profile="webpki").settings.profile == "webpki"
+    assert explain(server_cert, ca, settings=Settings(profile="webpki")).settings.profile == "webpki"

@@ -29,8 +29,7 @@ from mtlslib.verification import (
 )
 from mtlslib.verification.limbo import Agreement, measure
 
-UTC = dt.timezone.utc
-IN_2080 = dt.datetime(2080, 1, 1, tzinfo=UTC)
+IN_2080 = dt.datetime(2080, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")

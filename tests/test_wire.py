@@ -298,6 +298,9 @@ def test_the_negotiated_group_is_none_for_anything_else(pki_by_key_type):
     assert negotiated_group(b"\x02\x00\x00\x05abc") is None  # a ServerHello that does not decode
     unknown = bytes.fromhex("0c000009" "03" "abcd" "01" "07" "0403" "0000")
     assert negotiated_group(unknown) == "0xabcd"
+    # Given a whole flight, the first message that names a group answers; none: None.
+    assert negotiated_group(client_hello.raw, hello_12.raw, unknown, b"") == "0xabcd"
+    assert negotiated_group() is None and negotiated_group(client_hello.raw, hello_12.raw) is None
 
 
 def test_messages_and_checks_print_as_their_text(pki_by_key_type):

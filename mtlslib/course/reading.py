@@ -15,8 +15,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from mtlslib.errors import MtlsLibError, UsageError
+from mtlslib.errors import UsageError
 
+from .command import edition_command
 from .map import Chapter, chapters
 
 try:  # the "reading" extra: only building the reading edition needs these
@@ -133,17 +134,10 @@ def build_html(notebook_dir: Path, out_dir: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print("usage: python -m mtlslib.course.reading NOTEBOOK_DIR OUT_DIR", file=sys.stderr)
-        return 2
-    try:
-        pages = build_html(Path(argv[0]), Path(argv[1]))
-    except MtlsLibError as error:
-        print(f"mtlslib.course.reading: error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {len(pages)} pages to {argv[1]} (open {argv[1]}/index.html)")
-    return 0
+    def build(notebook_dir: Path, out_dir: Path) -> str:
+        return f"wrote {len(build_html(notebook_dir, out_dir))} pages to {out_dir} (open {out_dir}/index.html)"
+
+    return edition_command(argv, "reading", "OUT_DIR", build)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtlslib.errors import MtlsLibError, UsageError
+from mtlslib.errors import UsageError
+
+from .command import edition_command
 
 __all__ = ["TEACHER_TAG", "Edition", "clear_solutions", "student_notebook", "write_student_edition"]
 
@@ -113,16 +115,7 @@ def _create_whole(target: Path, text: str) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print("usage: python -m mtlslib.course.student NOTEBOOK_DIR DESTINATION_DIR", file=sys.stderr)
-        return 2
-    try:
-        print(write_student_edition(Path(argv[0]), Path(argv[1])))
-    except (MtlsLibError, OSError) as error:
-        print(f"mtlslib.course.student: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return edition_command(argv, "student", "DESTINATION_DIR", write_student_edition)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ next to its correct counterpart:
 * a NUL byte in a name (CVE-2009-2408, Python's CVE-2013-4238): :func:`hostname_matches_c_string`,
   correct :func:`hostname_matches`.
 
+The broken and the correct versions repeat each other on purpose, line for line but for the one
+missing check (``verify_chain`` and ``verify_chain_ignoring_basic_constraints``, say): a shared
+helper would hide exactly the line a student is meant to find.
+
 The attack certificates are real X.509 certificates (:class:`AttackCertificate`), built with
 ``cryptography``'s builders: :func:`forged_signature`, :func:`unverifiable_signature`,
 :func:`leaf_as_ca` and :func:`nul_byte_name`. :meth:`AttackCertificate.real_verdicts` puts each one

@@ -58,6 +58,7 @@ from .names import (
     fingerprint,
     format_general_name,
     general_name,
+    is_ip_address,
     is_reserved,
     leaf_subject,
     reserved_names_constraints,
@@ -67,12 +68,14 @@ from .oids import OID_NAMES, oid_name
 from .trust import Trust, trust_anchors, trust_pem
 
 __all__ = [
-    "KEY_TYPES", "KEY_USAGE_NAMES", "LOOPBACK_NETWORKS", "MAX_INPUT_BYTES", "RESERVED_DOMAINS", "OID_NAMES", "PARSE_ERRORS", "VALIDITY_PRESETS", "CertificateAndKey", "CertificateAuthority",
-    "CertificateLike", "IssuedCertificate", "Password", "Seed", "SeedStream", "TemporaryPemFiles", "Tlv", "Trust",
-    "Validity", "as_certificate", "authority_key_identifier_for", "ca_subject", "certificate_pem", "check_key_matches", "check_key_type",
-    "check_path_length", "decode_oid", "describe", "encode", "encode_length", "extension", "fingerprint",
-    "format_general_name", "general_name", "is_probable_prime", "is_reserved", "key_type_of", "leaf_key_usage", "leaf_subject",
-    "load_pem_certificates", "load_pem_private_key", "load_pkcs12", "new_private_key", "oid_name", "password_bytes",
-    "private_key_pem", "read_file", "read_tlvs", "reserved_names_constraints", "san_entries", "serial_number", "sign", "slug", "staged_directory", "trust_anchors", "trust_pem",
-    "validity_window", "write_file", "write_private_file",
+    "KEY_TYPES", "KEY_USAGE_NAMES", "LOOPBACK_NETWORKS", "MAX_INPUT_BYTES", "RESERVED_DOMAINS", "OID_NAMES",
+    "PARSE_ERRORS", "VALIDITY_PRESETS", "CertificateAndKey", "CertificateAuthority", "CertificateLike",
+    "IssuedCertificate", "Password", "Seed", "SeedStream", "TemporaryPemFiles", "Tlv", "Trust", "Validity",
+    "as_certificate", "authority_key_identifier_for", "ca_subject", "certificate_pem", "check_key_matches",
+    "check_key_type", "check_path_length", "decode_oid", "describe", "encode", "encode_length", "extension",
+    "fingerprint", "format_general_name", "general_name", "is_ip_address", "is_probable_prime", "is_reserved",
+    "key_type_of", "leaf_key_usage", "leaf_subject", "load_pem_certificates", "load_pem_private_key", "load_pkcs12",
+    "new_private_key", "oid_name", "password_bytes", "private_key_pem", "read_file", "read_tlvs",
+    "reserved_names_constraints", "san_entries", "serial_number", "sign", "slug", "staged_directory", "trust_anchors",
+    "trust_pem", "validity_window", "write_file", "write_private_file",
 ]

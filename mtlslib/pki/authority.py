@@ -34,10 +34,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from mtlslib.display import shorten
 from mtlslib.errors import CertificateLoadError, ProfileError
 
-from .files import (
-    Password,
-)
-from .issued import CertificateAndKey, IssuedCertificate, load_pair
+from .files import Password, load_pem_pair
+from .issued import CertificateAndKey, IssuedCertificate
 from .keys import (
     Seed,
     SeedStream,
@@ -389,7 +387,7 @@ class CertificateAuthority(CertificateAndKey):
         leaves them) and hands them on to what it issues; its root is not known, so trust the
         root separately rather than through :meth:`configure_trust`.
         """
-        cert, key, chain = load_pair(cert_file, key_file, password)
+        cert, key, chain = load_pem_pair(cert_file, key_file, password)
         constraints = extension(cert, x509.BasicConstraints)
         if constraints is None or not constraints.ca:
             raise CertificateLoadError(f"{cert_file}: this certificate is not a CA (basicConstraints CA:TRUE missing)")

@@ -27,8 +27,8 @@ from mtlslib.errors import CertificateLoadError, UsageError
 PARSE_ERRORS = (ValueError, x509.InvalidVersion)
 
 __all__ = ["MAX_INPUT_BYTES", "PARSE_ERRORS", "Password", "TemporaryPemFiles", "certificate_pem", "check_key_matches",
-           "load_pem_certificates", "load_pem_private_key", "password_bytes", "private_key_pem", "read_file", "slug",
-           "staged_directory", "write_file", "write_private_file"]
+           "load_pem_certificates", "load_pem_pair", "load_pem_private_key", "password_bytes", "private_key_pem",
+           "read_file", "slug", "staged_directory", "write_file", "write_private_file"]
 
 Password = Union[str, bytes, None]
 
@@ -227,6 +227,15 @@ def check_key_matches(cert: x509.Certificate, key, cert_source: str, key_source:
             f"{key_source}: this private key does not belong to the certificate in {cert_source} "
             "(their public keys differ); pick the key file issued together with that certificate"
         )
+
+
+def load_pem_pair(cert_file, key_file, password: Password = None):
+    """``(certificate, private key, the certificates after the first)`` from a PEM chain file and
+    its key file; refuses a key that does not belong to the certificate."""
+    certs = load_pem_certificates(read_file(cert_file), str(cert_file))
+    key = load_pem_private_key(read_file(key_file), str(key_file), password)
+    check_key_matches(certs[0], key, str(cert_file), str(key_file))
+    return certs[0], key, certs[1:]
 
 
 class TemporaryPemFiles:

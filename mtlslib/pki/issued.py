@@ -20,8 +20,7 @@ from .files import (
     TemporaryPemFiles,
     certificate_pem,
     check_key_matches,
-    load_pem_certificates,
-    load_pem_private_key,
+    load_pem_pair,
     password_bytes,
     private_key_pem,
     read_file,
@@ -32,7 +31,7 @@ from .files import (
 from .keys import key_type_of
 from .names import fingerprint, san_entries
 
-__all__ = ["CertificateAndKey", "IssuedCertificate", "load_pair", "load_pkcs12"]
+__all__ = ["CertificateAndKey", "IssuedCertificate", "load_pkcs12"]
 
 
 class CertificateAndKey:
@@ -129,14 +128,8 @@ class IssuedCertificate(CertificateAndKey):
 
         Refuses a key that does not belong to the certificate.
         """
-        cert, key, chain = load_pair(cert_file, key_file, password)
+        cert, key, chain = load_pem_pair(cert_file, key_file, password)
         return cls(cert, key, chain=chain)
-
-def load_pair(cert_file, key_file, password):
-    certs = load_pem_certificates(read_file(cert_file), str(cert_file))
-    key = load_pem_private_key(read_file(key_file), str(key_file), password)
-    check_key_matches(certs[0], key, str(cert_file), str(key_file))
-    return certs[0], key, certs[1:]
 
 def load_pkcs12(path, password: Password = None) -> IssuedCertificate:
     """An :class:`IssuedCertificate` from a PKCS#12 file; clear errors for a wrong password."""

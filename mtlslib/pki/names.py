@@ -18,9 +18,9 @@ from publicsuffixlist import PublicSuffixList
 from mtlslib.display import shorten
 from mtlslib.errors import ProfileError
 
-__all__ = ["KEY_USAGE_NAMES", "authority_key_identifier_for", "LOOPBACK_NETWORKS", "RESERVED_DOMAINS", "ca_subject", "dns_name", "is_reserved",
-           "reserved_names_constraints", "extension", "fingerprint", "format_general_name", "general_name",
-           "leaf_subject", "san_entries"]
+__all__ = ["KEY_USAGE_NAMES", "authority_key_identifier_for", "LOOPBACK_NETWORKS", "RESERVED_DOMAINS", "ca_subject",
+           "dns_name", "is_ip_address", "is_reserved", "reserved_names_constraints", "extension", "fingerprint",
+           "format_general_name", "general_name", "leaf_subject", "san_entries"]
 
 _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
@@ -34,6 +34,15 @@ _PUBLIC_SUFFIXES = PublicSuffixList()
 
 def _refuse(identity: str, problem: str) -> ProfileError:
     return ProfileError(f"{shorten(repr(identity), 60)} {problem}")
+
+
+def is_ip_address(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address (what a verifier then matches against IP SANs)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def dns_name(name: str, *, wildcard: bool = True, identity: str | None = None) -> str:
@@ -114,9 +123,7 @@ def _uri(identity: str) -> x509.UniformResourceIdentifier:
         raise _refuse(identity, f"is not a valid URI ({error})") from None
     if not parts.netloc or not host:
         raise _refuse(identity, "has no authority (host) after '://'; e.g. spiffe://example.test/service")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
+    if not is_ip_address(host):
         dns_name(host, wildcard=False, identity=identity)
     return x509.UniformResourceIdentifier(identity)
 
@@ -218,11 +225,7 @@ def leaf_subject(common_name: str | None, first_identity: str, organization: str
     # The common name only labels the certificate for people; identities live in the SAN. Some stay
     # out of it: one too long for the field (a long URI), and an IP address, which OpenSSL would take
     # for a DNS name when it applies a CA's DNS name constraints to a certificate without a DNS SAN.
-    try:
-        ipaddress.ip_address(first_identity)
-        label = None
-    except ValueError:
-        label = first_identity if _fits_name_limit(first_identity) else None
+    label = first_identity if _fits_name_limit(first_identity) and not is_ip_address(first_identity) else None
     return _subject(label, organization)
 
 

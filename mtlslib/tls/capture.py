@@ -171,8 +171,10 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
     server_view = _with_alerts(server_side["view"], server_recorder.events)
     client_view = _with_alerts(client_view, client_recorder.events)
     ok = client_view.error is None and server_view.error is None and server_view.handshake_done
-    result = HandshakeResult(ok, version, cipher, _group(client_recorder.events), client_view, server_view,
-                             duration, spec.mutual)
+    # The key-exchange group: from the ServerHello (TLS 1.3) or ServerKeyExchange (TLS 1.2) the client received.
+    group = negotiated_group(*(e.data for e in client_recorder.events
+                               if e.content_type == HANDSHAKE and e.direction == "received"))
+    result = HandshakeResult(ok, version, cipher, group, client_view, server_view, duration, spec.mutual)
     return HandshakeTrace(result, chunks, keylog, client_recorder.events, server_recorder.events,
                           spec.tls_version,
                           {"server": spec.server, "client": spec.client},
@@ -186,12 +188,6 @@ def _with_alerts(view: PeerView, events: list[OpenSSLEvent]) -> PeerView:
 
     return PeerView(view.role, view.handshake_done, view.peer_subject, view.peer_names, view.error,
                     first("sent"), first("received"))
-
-
-def _group(client_events: list[OpenSSLEvent]) -> str | None:
-    """The key-exchange group, from the ServerHello (TLS 1.3) or ServerKeyExchange (TLS 1.2) the client received."""
-    found = (negotiated_group(e.data) for e in client_events if e.content_type == HANDSHAKE and e.direction == "received")
-    return next((group for group in found if group is not None), None)
 
 
 def _goodbye(drive, tls: ssl.SSLObject) -> None:

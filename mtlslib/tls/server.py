@@ -2,7 +2,9 @@
 
 * :class:`AcceptLoop` is the one accept loop of the package: it listens on a loopback address and
   serves every connection in its own thread until :meth:`~AcceptLoop.stop`, which cuts what is
-  still open. :class:`LoopbackServer` and :class:`~mtlslib.tls.HttpsService` are built on it.
+  still open (or the end of a ``with`` block). :class:`LoopbackServer` and
+  :class:`~mtlslib.tls.HttpsService` are built on it, and so is the timing server of
+  :mod:`mtlslib.lessons.measure`.
 * :func:`serve_tls` is one server-side TLS connection: handshake, application, close.
 * :class:`LoopbackServer` runs :func:`serve_tls` for every connection; :func:`connect` is its client.
 """
@@ -119,6 +121,16 @@ class AcceptLoop:
         if self._listener is None:
             raise ServiceStateError("the server is not running; use it in a `with` block or call start()")
         return self._listener.getsockname()[:2]
+
+    @property
+    def port(self) -> int:
+        return self.address[1]
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def start(self) -> "AcceptLoop":
         """Bind and listen; ``OSError`` if the port is taken, :class:`ServiceStateError` if running."""
@@ -263,7 +275,7 @@ def serve_tls(conn: socket.socket, context: ssl.SSLContext, observer: Observer |
 # Many connections
 
 
-class LoopbackServer:
+class LoopbackServer(AcceptLoop):
     """A TLS server on 127.0.0.1 that handles connections in threads until stopped.
 
     >>> with LoopbackServer(server_context(cert, trust=ca, mutual=True)) as srv:
@@ -271,56 +283,45 @@ class LoopbackServer:
 
     ``handler(tls_socket, peer_view)`` is called after each successful handshake (default: read
     one message and answer with the client's identity). What each connection saw is appended to
-    :attr:`connections`. Every connection has its own thread, so a stalled peer delays no other
-    client; each network step has ``timeout`` seconds.
+    :attr:`connections`. Every connection has its own thread (it is an :class:`AcceptLoop` whose
+    connections go through :func:`serve_tls`), so a stalled peer delays no other client; each
+    network step has ``timeout`` seconds.
     """
 
     def __init__(self, context: ssl.SSLContext, *, handler: Handler = reply_with_identity, host: str = "127.0.0.1",
                  port: int = 0, timeout: float = DEFAULT_TIMEOUT, backlog: int = 256):
+        super().__init__(self._serve_connection, host=host, port=port, backlog=backlog)
         self.context = context
         self.handler = handler
         self.timeout = timeout
         self.connections: list[PeerView] = []
         self._observer: Observer | None = None
-        self._lock = threading.Lock()
-        self._loop = AcceptLoop(self._serve, host=host, port=port, backlog=backlog)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self._loop.address
-
-    @property
-    def port(self) -> int:
-        return self.address[1]
+        self._connections_lock = threading.Lock()
 
     def start(self) -> "LoopbackServer":
-        if self._loop.running:
+        if self.running:
             raise ServiceStateError("the server is already running")
         self._observer = Observer(self.context)
         try:
-            self._loop.start()
+            super().start()
         except BaseException:
             self._observer.detach()
             raise
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, handshake_grace: float = HANDSHAKE_GRACE, handler_grace: float | None = None) -> None:
         """Stop accepting and close everything; wait for connections in progress, up to ``timeout``
-        for one in its handler, briefly for one still in its handshake (a stalled peer)."""
-        if not self._loop.running:
+        (or ``handler_grace``) for one in its handler, briefly for one still in its handshake (a
+        stalled peer)."""
+        if not self.running:
             return
-        self._loop.stop(handshake_grace=HANDSHAKE_GRACE, handler_grace=self.timeout)
+        super().stop(handshake_grace=handshake_grace,
+                     handler_grace=self.timeout if handler_grace is None else handler_grace)
         self._observer.detach()
 
-    def __enter__(self) -> "LoopbackServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def _serve(self, conn: socket.socket, client_address, tracked: TrackedConnection) -> None:
+    def _serve_connection(self, conn: socket.socket, client_address, tracked: TrackedConnection) -> None:
         view = serve_tls(conn, self.context, self._observer, self.timeout, self.handler, tracked)
-        with self._lock:
+        with self._connections_lock:
             self.connections.append(view)
 
 

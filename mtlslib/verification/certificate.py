@@ -156,6 +156,12 @@ class Cert:
                 raise CertificateLoadError(f"'{self.label}': its extensions cannot be read ({error})") from None
         self._by_oid = {e.oid: e for e in self.extensions}
         self.self_issued = self.subject == self.issuer
+        # The extensions the checks read, as cryptography's values (None when absent).
+        self.aki = self.extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
+        self.basic_constraints = self.extension(ExtensionOID.BASIC_CONSTRAINTS)
+        self.key_usage = self.extension(ExtensionOID.KEY_USAGE)
+        self.eku = self.extension(ExtensionOID.EXTENDED_KEY_USAGE)
+        self.san = self.extension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
 
     def extension(self, oid):
         found = self._by_oid.get(oid)
@@ -169,26 +175,6 @@ class Cert:
     def ski(self) -> bytes | None:
         value = self.extension(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
         return value.digest if value is not None else None
-
-    @property
-    def aki(self):
-        return self.extension(ExtensionOID.AUTHORITY_KEY_IDENTIFIER)
-
-    @property
-    def basic_constraints(self):
-        return self.extension(ExtensionOID.BASIC_CONSTRAINTS)
-
-    @property
-    def key_usage(self):
-        return self.extension(ExtensionOID.KEY_USAGE)
-
-    @property
-    def eku(self):
-        return self.extension(ExtensionOID.EXTENDED_KEY_USAGE)
-
-    @property
-    def san(self):
-        return self.extension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
 
     @property
     def is_ca(self) -> bool:

@@ -254,16 +254,12 @@ def _rows(explanation: Explanation, *, problems_only: bool) -> list[tuple[str, .
 
 
 def _text(explanation: Explanation, *, problems_only: bool) -> str:
-    """The table as the course has always printed it: the first five columns aligned and left-justified,
-    the reason free-running after them (so that a long reason does not widen the separator line)."""
-    rows = [_HEADERS, *_rows(explanation, problems_only=problems_only)]
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths)) + "  " + row[5] for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 3)
+    """The table as the course has always printed it: every column left-justified (the check
+    numbers too), the reason free-running after them; then the verdict."""
+    rows = _rows(explanation, problems_only=problems_only)
+    lines = [str(Table(_HEADERS, rows, numbers_right=False, ragged_last=True))] if rows or not problems_only else []
     if problems_only:
         passed = sum(1 for c in explanation.checks if c.status in (PASS, NOT_APPLICABLE))
-        if len(rows) == 1:
-            lines = []
         lines.append(f"({passed} other checks passed or did not apply)")
     lines.append(explanation.verdict_line)
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(lines)

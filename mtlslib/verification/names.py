@@ -16,6 +16,8 @@ from dataclasses import replace
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from mtlslib.pki import is_ip_address
+
 from .certificate import Cert, Question
 from .model import FAIL, IGNORED, NOT_APPLICABLE, NOTE, PASS, Check
 
@@ -31,14 +33,6 @@ _NC_TYPES = {x509.DNSName: "DNS", x509.IPAddress: "IP", x509.RFC822Name: "email"
 
 # --------------------------------------------------------------------------------------------
 # Matching the expected name
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
 
 
 def _wildcard_matches(pattern: str, host: str) -> bool:
@@ -91,7 +85,7 @@ def _match_client_identity(question: Question, where: str, san) -> Check:
 
 def _match_name(question: Question, where: str, san) -> Check:
     name, webpki = question.name, question.webpki
-    if _is_ip(name):
+    if is_ip_address(name):
         address = ipaddress.ip_address(name)
         ips = [g.value for g in san if isinstance(g, x509.IPAddress)] if san is not None else []
         if address in ips:

@@ -36,6 +36,7 @@ from mtlslib.pki import (
     IssuedCertificate,
     Trust,
     certificate_pem,
+    is_ip_address,
     oid_name,
     trust_anchors,
 )
@@ -82,14 +83,6 @@ def _anchors(trust) -> tuple[x509.Certificate, ...]:
     return trust_anchors(trust)
 
 
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-        return True
-    except ValueError:
-        return False
-
-
 # --------------------------------------------------------------------------------------------
 # cryptography
 
@@ -116,7 +109,7 @@ def cryptography_verdict(chain, trust: Trust | None, *, purpose: str = "server",
         if max_depth is not None:
             builder = builder.max_chain_depth(max_depth)
         if purpose == "server":
-            subject = (verification.IPAddress(ipaddress.ip_address(name)) if _is_ip(name)
+            subject = (verification.IPAddress(ipaddress.ip_address(name)) if is_ip_address(name)
                        else verification.DNSName(name))
             verifier = builder.build_server_verifier(subject)
         else:
@@ -233,7 +226,7 @@ def openssl_verdict(chain, trust: Trust | None, *, purpose: str = "server", name
         if intermediates:
             command += ["-untrusted", write("intermediates.pem", pem(intermediates))]
         if purpose == "server" and name:
-            command += ["-verify_ip" if _is_ip(name) else "-verify_hostname", name]
+            command += ["-verify_ip" if is_ip_address(name) else "-verify_hostname", name]
         if at is not None:
             command += ["-attime", str(int(at.timestamp()))]
         if crl_list:

@@ -7,7 +7,8 @@ schedule -- are usable on their own, one idea per module:
 * :mod:`.records` -- the record layer (5-byte header, reassembly across TCP chunks);
 * :mod:`.messages` -- handshake messages and alerts as typed objects;
 * :mod:`.keyschedule` -- HKDF-Expand-Label, record decryption, Finished and CertificateVerify;
-* :mod:`.conversation` -- both directions together, in order, decrypted where possible.
+* :mod:`.conversation` -- both directions together, in order, decrypted where possible, and the
+  key-exchange group the server chose (:func:`negotiated_group`).
 """
 
 from .conversation import (
@@ -16,8 +17,9 @@ from .conversation import (
            ConversationDecoder,
            WireMessage,
            decode_conversation,
+           negotiated_group,
 )
-from .messages import negotiated_group, parse_handshake
+from .messages import parse_handshake
 from .records import Record, RecordBuffer, read_records
 
 __all__ = ["Check", "Conversation", "ConversationDecoder", "Record", "RecordBuffer", "WireMessage",

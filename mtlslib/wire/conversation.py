@@ -14,6 +14,7 @@ from typing import Iterable, Union
 
 from ..display import Shown
 from ..errors import DecodeError, UsageError
+from .constants import GROUPS, name_of
 from .keyschedule import (
     CipherSuite,
     RecordProtection,
@@ -33,13 +34,33 @@ from .messages import (
     HandshakeBuffer,
     HandshakeMessage,
     ServerHello,
-    negotiated_group,
+    ServerKeyExchange,
     parse_alert,
     parse_handshake,
 )
 from .records import Record, RecordBuffer
 
 SENDERS = ("client", "server")
+
+
+def negotiated_group(*messages: bytes) -> str | None:
+    """The key-exchange group a server chose, read from the first of ``messages`` (whole handshake
+    messages, header included) that names one: the key_share of a TLS 1.3 ServerHello or
+    HelloRetryRequest, the named curve of a TLS 1.2 ServerKeyExchange. ``None`` when no message
+    names one (any other message, or bytes that do not decode)."""
+    return next((group for group in map(_group_in, messages) if group is not None), None)
+
+
+def _group_in(message: bytes) -> str | None:
+    if not message or message[0] not in (2, 12):  # ServerHello, ServerKeyExchange
+        return None
+    try:
+        parsed = parse_handshake(bytes(message), tls13=True)
+    except DecodeError:
+        return None
+    if isinstance(parsed, ServerKeyExchange):
+        return name_of(GROUPS, parsed.group)
+    return parsed.key_share[0] if isinstance(parsed, ServerHello) and parsed.key_share else None
 
 
 @dataclass(frozen=True)
@@ -147,10 +168,9 @@ class Conversation(Shown):
 
     @property
     def key_exchange_group(self) -> str | None:
-        """The key-exchange group the server chose (see :func:`~mtlslib.wire.messages.negotiated_group`)."""
-        found = (negotiated_group(m.payload.raw) for m in self.messages
-                 if m.sender == "server" and isinstance(m.payload, HandshakeMessage))
-        return next((group for group in found if group is not None), None)
+        """The key-exchange group the server chose (see :func:`negotiated_group`)."""
+        return negotiated_group(*(m.payload.raw for m in self.messages
+                                  if m.sender == "server" and isinstance(m.payload, HandshakeMessage)))
 
     def __str__(self) -> str:
         return "\n".join(str(item) for item in [*self.messages, *self.checks])
@@ -315,4 +335,4 @@ def decode_conversation(chunks: Iterable[tuple[str, bytes]], keylog: str | None 
 
 
 __all__ = ["ApplicationData", "ChangeCipherSpec", "Check", "Conversation", "ConversationDecoder", "OpaqueRecord",
-           "WireMessage", "decode_conversation"]
+           "WireMessage", "decode_conversation", "negotiated_group"]

@@ -456,20 +456,6 @@ def parse_handshake(raw: bytes, *, tls13: bool) -> HandshakeMessage:
     return message
 
 
-def negotiated_group(message: bytes) -> str | None:
-    """The key-exchange group a server chose, read from one whole handshake message (header
-    included): the key_share of a TLS 1.3 ServerHello or HelloRetryRequest, the named curve of a
-    TLS 1.2 ServerKeyExchange. ``None`` for any other message, or for bytes that do not decode."""
-    if not message or message[0] not in (2, 12):  # ServerHello, ServerKeyExchange
-        return None
-    try:
-        parsed = parse_handshake(bytes(message), tls13=True)
-    except DecodeError:
-        return None
-    if isinstance(parsed, ServerKeyExchange):
-        return name_of(GROUPS, parsed.group)
-    return parsed.key_share[0] if isinstance(parsed, ServerHello) and parsed.key_share else None
-
 class HandshakeBuffer:
     """Cuts handshake-record payloads into whole messages; a message may span several records."""
 
@@ -496,5 +482,5 @@ class HandshakeBuffer:
 __all__ = [
     "Alert", "Certificate", "CertificateRequest", "CertificateVerify", "ClientHello", "ClientKeyExchange",
     "EncryptedExtensions", "Extension", "Finished", "HandshakeBuffer", "HandshakeMessage", "NewSessionTicket",
-    "ServerHello", "ServerHelloDone", "ServerKeyExchange", "negotiated_group", "parse_alert", "parse_handshake",
+    "ServerHello", "ServerHelloDone", "ServerKeyExchange", "parse_alert", "parse_handshake",
 ]

@@ -12,20 +12,18 @@ import datetime as _dt
 import ssl
 from dataclasses import dataclass
 
+from cryptography import x509
+
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
-from mtlslib.pki import (
-    CertificateAuthority,
-    IssuedCertificate,
-    TemporaryPemFiles,
-    Trust,
-)
+from mtlslib.pki import CertificateAuthority, IssuedCertificate, Trust
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     LoopbackServer,
     client_context,
     connect,
     error_text,
+    load_crls,
     server_context,
 )
 
@@ -35,12 +33,14 @@ _MESSAGE = b"hello\n"
 
 
 def crl_checking_context(server_certificate: IssuedCertificate, trust: Trust, *,
-                         crl: bytes | None, tls_version: str | None = "1.3") -> ssl.SSLContext:
+                         crl: bytes | x509.CertificateRevocationList | None,
+                         tls_version: str | None = "1.3") -> ssl.SSLContext:
     """A mutual-TLS server context that refuses revoked client certificates.
 
-    ``crl`` is the CRL (PEM) the server holds: a snapshot, taken when the caller fetched it, e.g.
-    ``ca.crl_pem``. With ``crl=None`` the server checks revocation but holds no CRL, and OpenSSL
-    then refuses *every* client ("unable to get certificate CRL"): checking fails closed.
+    ``crl`` is the CRL the server holds (PEM or an ``x509`` CRL; see :func:`mtlslib.tls.load_crls`):
+    a snapshot, taken when the caller fetched it, e.g. ``ca.crl_pem``. With ``crl=None`` the server
+    checks revocation but holds no CRL, and OpenSSL then refuses *every* client ("unable to get
+    certificate CRL"): checking fails closed.
 
     ``VERIFY_CRL_CHECK_LEAF`` checks the client's own certificate, the one a fleet revokes; the
     CAs above it would need their issuers' CRLs too (``VERIFY_CRL_CHECK_CHAIN``).
@@ -48,12 +48,7 @@ def crl_checking_context(server_certificate: IssuedCertificate, trust: Trust, *,
     ctx = server_context(server_certificate, trust=trust, mutual=True, tls_version=tls_version)
     ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     if crl is not None:
-        if not isinstance(crl, bytes) or b"-----BEGIN X509 CRL-----" not in crl:
-            raise UsageError("crl must be a PEM CRL as bytes (ca.crl_pem), starting with -----BEGIN X509 CRL-----, "
-                             f"not {type(crl).__name__}")
-        # ssl reads CRLs only from files (cadata takes certificates only).
-        with TemporaryPemFiles(crl=crl) as files:
-            ctx.load_verify_locations(cafile=files["crl"])
+        load_crls(ctx, crl)
     return ctx
 
 
@@ -70,7 +65,7 @@ def issue_short_lived(ca: CertificateAuthority, identity: str, *, minutes: float
                            validity=(issued - _dt.timedelta(minutes=1), issued + _dt.timedelta(minutes=minutes)))
 
 
-@dataclass(frozen=True, repr=False)  # a generated __repr__ would hide Shown from IPython
+@dataclass(frozen=True)
 class Attempt(Shown):
     """One client's try at a server: accepted or not, and what each side reported."""
 

@@ -17,9 +17,9 @@ import gc
 import socket
 import ssl
 import statistics
-import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
@@ -30,11 +30,11 @@ from mtlslib.errors import UsageError
 from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
+    AcceptLoop,
+    TrackedConnection,
     client_context,
-    listen,
     no_delay,
     server_context,
-    wake_accept,
 )
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ __all__ = ["DEFAULT_CONFIGS", "group_by_config", "handshake_latencies", "Handsha
 _KEY_LABELS = {"ecdsa-p256": "ECDSA P-256", "ecdsa-p384": "ECDSA P-384", "rsa-2048": "RSA-2048",
                "rsa-3072": "RSA-3072", "ed25519": "Ed25519"}
 _MESSAGE = b"hello\n"
-# Result rows are dataclasses with repr=False: a generated __repr__ would come before Shown's
-# _repr_pretty_ in IPython's lookup, and a notebook would show the repr instead of the text.
 
 
 # --------------------------------------------------------------------------------------------
@@ -96,10 +94,6 @@ class LatencySample:
     round: int
     seconds: float
 
-    @property
-    def label(self) -> str:
-        return self.config.label
-
 
 def handshake_latencies(configs: Sequence[HandshakeConfig] = DEFAULT_CONFIGS, *, count: int = 200,
                         warmup: int = 3, timeout: float = DEFAULT_TIMEOUT) -> list[LatencySample]:
@@ -114,14 +108,14 @@ def handshake_latencies(configs: Sequence[HandshakeConfig] = DEFAULT_CONFIGS, *,
     if not configs:
         raise UsageError("configs is empty: give at least one HandshakeConfig")
     pki = {key_type: _timing_pki(key_type) for key_type in dict.fromkeys(c.key_type for c in configs)}
-    servers: list[_TimingServer] = []
+    servers: list[AcceptLoop] = []
     samples: list[LatencySample] = []
     try:
         targets = []
         for config in configs:
             ca, server_cert, client_cert = pki[config.key_type]
             server_ctx = server_context(server_cert, trust=ca, mutual=config.mutual, tls_version=config.tls_version)
-            servers.append(_TimingServer(server_ctx, timeout))
+            servers.append(AcceptLoop(partial(_answer_once, server_ctx, timeout), name="mtlslib-timing").start())
             targets.append((config, servers[-1].address,
                             client_context(ca, certificate=client_cert if config.mutual else None,
                                            tls_version=config.tls_version)))
@@ -145,36 +139,20 @@ def _timing_pki(key_type: str) -> tuple[CertificateAuthority, IssuedCertificate,
     return ca, ca.issue_server("localhost"), ca.issue_client("alice@example.test")
 
 
-class _TimingServer:
-    """The least a TLS server can do, so that the timings are about TLS: accept, handshake, read
-    one message, answer, close; one connection at a time, in one thread, until :meth:`stop`."""
-
-    def __init__(self, context: ssl.SSLContext, timeout: float):
-        self._context, self._timeout = context, timeout
-        self._listener = listen("127.0.0.1", 0)
-        self.address = self._listener.getsockname()[:2]
-        self._thread = threading.Thread(target=self._serve, name="mtlslib-timing-server", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:  # stop() shut the listener down
-                return
-            conn.settimeout(self._timeout)
-            no_delay(conn)
-            try:
-                with self._context.wrap_socket(conn, server_side=True) as tls:
-                    if tls.recv(4096):
-                        tls.sendall(b"hello\n")
-            except OSError:  # the client, which times the connection, reports the failure
-                conn.close()
-
-    def stop(self) -> None:
-        wake_accept(self._listener)
-        self._thread.join(self._timeout * 2 + 1)
-        self._listener.close()
+def _answer_once(context: ssl.SSLContext, timeout: float, conn: socket.socket, _client_address,
+                 tracked: TrackedConnection) -> None:
+    """The least a TLS server can do, so that the timings are about TLS: handshake, read one
+    message, answer, close (no certificate parsing, no close_notify exchange)."""
+    conn.settimeout(timeout)
+    no_delay(conn)
+    try:
+        with context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
+            tracked.track(tls)
+            tls.do_handshake()
+            if tls.recv(4096):
+                tls.sendall(_MESSAGE)
+    except OSError:  # the client, which times the connection, reports the failure
+        conn.close()
 
 
 def _one_connection(address, client_ctx: ssl.SSLContext, timeout: float) -> float:
@@ -191,7 +169,7 @@ def _one_connection(address, client_ctx: ssl.SSLContext, timeout: float) -> floa
     return time.perf_counter() - started
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class LatencySummary(Shown):
     """The distribution of one configuration's latencies, in milliseconds."""
 
@@ -201,12 +179,8 @@ class LatencySummary(Shown):
     p10_ms: float
     p90_ms: float
 
-    @property
-    def label(self) -> str:
-        return self.config.label
-
     def __str__(self) -> str:
-        return (f"{self.label:<24} median {self.median_ms:.3f} ms  "
+        return (f"{self.config.label:<24} median {self.median_ms:.3f} ms  "
                 f"(10% under {self.p10_ms:.3f} ms, 90% under {self.p90_ms:.3f} ms; {self.count} connections)")
 
 
@@ -231,7 +205,7 @@ def group_by_config(samples: Iterable[LatencySample]) -> dict[HandshakeConfig, l
     return groups
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class MtlsRatio(Shown):
     """Mutual TLS against TLS for one TLS version and key type: medians and their ratio."""
 
@@ -266,7 +240,7 @@ def mtls_ratios(samples: Iterable[LatencySample]) -> list[MtlsRatio]:
     return rows
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class NetworkEstimate(Shown):
     """A measured loopback latency carried over to a network with a given round-trip time."""
 
@@ -299,7 +273,7 @@ def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable[Tra
     for summary in summaries:
         key = (summary.config.mutual, summary.config.tls_version)
         if key not in tls_round_trips:
-            raise UsageError(f"no traffic counted for {summary.label}; count it with compare_traffic()")
+            raise UsageError(f"no traffic counted for {summary.config.label}; count it with compare_traffic()")
         rows.append(NetworkEstimate(summary.config, rtt_ms, 1 + tls_round_trips[key] + 1, summary.median_ms))
     return rows
 
@@ -308,7 +282,7 @@ def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable[Tra
 # The cryptography a client certificate adds
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class SignatureCost(Shown):
     """Median time of one signature and one verification with a key type, in microseconds."""
 
@@ -364,7 +338,7 @@ def _median_us(operation, repeats: int) -> float:
 # A fleet of client certificates
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class IssuanceTiming(Shown):
     """How long a CA took to make ``count`` client certificates (fresh keys included)."""
 

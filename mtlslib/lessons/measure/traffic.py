@@ -24,7 +24,7 @@ from mtlslib.wire.messages import HandshakeMessage
 __all__ = ["compare_traffic", "crl_sizes", "CrlSize", "handshake_traffic", "Traffic", "TrafficChange"]
 
 
-@dataclass(frozen=True, repr=False)  # a generated __repr__ would hide Shown from IPython
+@dataclass(frozen=True)
 class Traffic(Shown):
     """What one handshake cost on the wire, counted from a capture, up to the first application data."""
 
@@ -65,7 +65,7 @@ class Traffic(Shown):
                 f"{self.round_trips} round trip{'s' if self.round_trips != 1 else ''}")
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class TrafficChange(Shown):
     """A handshake message that one handshake sends and another does not, or sends at another size."""
 
@@ -134,7 +134,7 @@ def compare_traffic(server: IssuedCertificate, client: IssuedCertificate, *, tru
             for version in versions for mutual in (False, True)]
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class CrlSize(Shown):
     """A CRL's size when it lists ``revoked`` certificates."""
 

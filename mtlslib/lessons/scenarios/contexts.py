@@ -9,27 +9,21 @@ those misconfigurations is the point of chapter 8, so they are built here, in pl
 from __future__ import annotations
 
 import ssl
-from typing import Sequence
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from mtlslib.pki import IssuedCertificate, Trust, trust_pem
+from mtlslib.tls import load_crls, set_tls_version
 
-from mtlslib.pki import IssuedCertificate, TemporaryPemFiles, Trust, trust_pem
-
-__all__ = ["client_ctx", "load_crls", "server_ctx", "unverified_client_ctx"]
+__all__ = ["client_ctx", "server_ctx", "unverified_client_ctx"]
 
 
-def load_crls(ctx: ssl.SSLContext, crls: Sequence[x509.CertificateRevocationList]) -> None:
-    """Give ``ctx`` these CRLs (``ssl`` reads CRLs only from files: ``cadata=`` takes certificates only)."""
-    with TemporaryPemFiles(crls=b"".join(crl.public_bytes(Encoding.PEM) for crl in crls)) as files:
-        ctx.load_verify_locations(cafile=files["crls"])
-
-
-def _tls_version(ctx: ssl.SSLContext, version: str | None) -> None:
-    if version == "1.2":
-        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    elif version == "1.3":
-        ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+def _verify_against(ctx: ssl.SSLContext, trust: Trust, crls, verify_flags: int) -> None:
+    """Anchors (empty: none at all), CRLs and extra flags. Not :func:`mtlslib.tls.load_trust`: it
+    sets the partial-chain flag, which one scenario turns on and the others must leave off."""
+    if trust:
+        ctx.load_verify_locations(cadata=trust_pem(trust).decode())
+    if crls:
+        load_crls(ctx, crls)
+    ctx.verify_flags |= verify_flags
 
 
 def server_ctx(certificate: IssuedCertificate, *, client_trust: Trust = (),
@@ -39,15 +33,11 @@ def server_ctx(certificate: IssuedCertificate, *, client_trust: Trust = (),
     clients with ``verify_mode`` against ``client_trust`` (anything :func:`mtlslib.pki.trust_anchors`
     reads; empty: no client CA at all)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    _tls_version(ctx, tls_version)
+    set_tls_version(ctx, tls_version)
     if security_level is not None:
         ctx.set_ciphers(f"DEFAULT:@SECLEVEL={security_level}")
     certificate.configure_cert(ctx)
-    if client_trust:
-        ctx.load_verify_locations(cadata=trust_pem(client_trust).decode())
-    if crls:
-        load_crls(ctx, crls)
-    ctx.verify_flags |= verify_flags
+    _verify_against(ctx, client_trust, crls, verify_flags)
     ctx.verify_mode = verify_mode
     return ctx
 
@@ -58,12 +48,8 @@ def client_ctx(trust: Trust, *, certificate: IssuedCertificate | None = None,
                tls_version: str | None = "1.3") -> ssl.SSLContext:
     """A client context trusting ``trust`` (empty: nothing at all), with every verification knob exposed."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    _tls_version(ctx, tls_version)
-    if trust:
-        ctx.load_verify_locations(cadata=trust_pem(trust).decode())
-    if crls:
-        load_crls(ctx, crls)
-    ctx.verify_flags |= verify_flags
+    set_tls_version(ctx, tls_version)
+    _verify_against(ctx, trust, crls, verify_flags)
     ctx.hostname_checks_common_name = hostname_checks_common_name
     ctx.check_hostname = check_hostname
     ctx.verify_mode = verify_mode

@@ -41,7 +41,7 @@ __all__ = ["exchange", "Expected", "Outcome", "Scenario", "Setup"]
 # What a run reports
 
 
-@dataclass(frozen=True, repr=False)  # repr=False: a generated __repr__ would hide Shown from IPython
+@dataclass(frozen=True)
 class Outcome(Shown):
     """What happened when a scenario ran; ``str()`` says it in a few lines.
 
@@ -107,7 +107,7 @@ def _seen(view: PeerView, peer: str) -> str:
     return f"no {peer} certificate" if view.handshake_done else "handshake not completed"
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class Expected(Shown):
     """The outcome a scenario predicts; tests hold it against the real run.
 
