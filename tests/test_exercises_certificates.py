@@ -113,6 +113,45 @@ def by_signature_algorithm(certificate, issuer_certificate):
     return True
 
 
+def directly_issued_by(certificate, issuer_certificate):
+    """The chapter's own check of section 4, which catches only the bad signature."""
+    try:
+        certificate.verify_directly_issued_by(issuer_certificate)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def directly_issued_by_catching_everything_it_raises(certificate, issuer_certificate):
+    try:
+        certificate.verify_directly_issued_by(issuer_certificate)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def test_verify_directly_issued_by_catching_what_it_raises_passes(capsys):
+    check_signed_by(directly_issued_by_catching_everything_it_raises)
+    assert "refuses all 5 certificates" in capsys.readouterr().out
+
+
+def test_a_different_issuer_name_is_diagnosed_as_such():
+    with pytest.raises(ExerciseIncorrect) as caught:
+        check_signed_by(directly_issued_by)
+    message = str(caught.value)
+    assert "raised ValueError: Issuer certificate subject does not match" in message
+    assert "self-signed certificate" in message and "a different issuer name also means no: return False" in message
+    assert "public_key" not in message  # not the diagnosis of a function that used its own key
+
+
+def test_the_rsa_hint_names_this_ca_s_padding_not_every_rsa_certificate_s():
+    with pytest.raises(ExerciseIncorrect) as caught:
+        check_signed_by(rsa_with_pss)
+    message = str(caught.value)
+    assert "this CA signs with PKCS#1 v1.5 (sha256WithRSAEncryption)" in message
+    assert "signature_algorithm_parameters" in message
+
+
 @pytest.mark.parametrize("wrong, complaint", [
     (with_own_key, "self-signed certificate.*never certificate.public_key"),
     (lambda certificate, issuer: True, "answered True for a leaf that names the P-256 CA"),

@@ -14,6 +14,8 @@ from mtlslib.exercises.inside_the_handshake import (
     check_hkdf_expand_label,
 )
 from mtlslib.tls import capture_handshake
+from mtlslib.wire import keyschedule
+from mtlslib.wire.keyschedule import hkdf_expand_label as library_expand_label
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +52,35 @@ def variant(**mistake):
     return wrong
 
 
+def hashes_the_context(secret, label, context, length, algorithm):
+    digest = hashes.Hash(algorithm)
+    digest.update(context)
+    return expand_label(secret, label, digest.finalize(), length, algorithm)
+
+
+def suite_of(algorithm):
+    return next(s for s in keyschedule.TLS13_SUITES.values() if s.hash_name == algorithm.name)
+
+
+def wraps_the_library(secret, label, context, length, algorithm):
+    return keyschedule.hkdf_expand_label(secret, label, context, length, suite_of(algorithm))
+
+
+def wraps_the_library_in_a_helper(secret, label, context, length, algorithm):
+    def expand(suite):
+        return keyschedule.hkdf_expand_label(secret, label, context, length, suite)
+    return [expand(suite) for suite in keyschedule.TLS13_SUITES.values() if suite.hash_name == algorithm.name][0]
+
+
+def imports_the_library_inside(secret, label, context, length, algorithm):
+    from mtlslib.wire import keyschedule as ks
+    return ks.hkdf_expand_label(secret, label, context, length, suite_of(algorithm))
+
+
+def imports_the_library_under_another_name(secret, label, context, length, algorithm):
+    return library_expand_label(secret, label, context, length, suite_of(algorithm))
+
+
 def test_the_right_hkdf_expand_label_opens_the_first_record(trace, capsys):
     check_hkdf_expand_label(hkdf_expand_label, trace)
     out = capsys.readouterr().out
@@ -71,10 +102,25 @@ def test_the_right_hkdf_expand_label_opens_the_first_record(trace, capsys):
     (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, length,
                                                                          algorithm).hex(), "returned str"),
     (lambda secret, label, context, length, algorithm: secret[:length], "HkdfLabel is: the output length"),
+    (variant(prefix=b""), r"\(secret, 'key', b'', 32, \.\.\.\) gave the wrong value for the server's handshake key: "),
+    (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, length,
+                                                                         hashes.SHA256()),
+     "wrong value for the server's handshake key: your hash is fixed to SHA-256: use the hash you are given"),
+    (hashes_the_context, "you hashed the context: pass the context as given, don't hash it"),
 ])
 def test_each_hkdf_mistake_is_named(trace, wrong, complaint):
     with pytest.raises(ExerciseIncorrect, match=complaint):
         check_hkdf_expand_label(wrong, trace)
+
+
+@pytest.mark.parametrize("wrapper", [wraps_the_library, wraps_the_library_in_a_helper, imports_the_library_inside,
+                                     imports_the_library_under_another_name])
+def test_an_answer_that_calls_the_library_is_refused(trace, wrapper):
+    assert wrapper(b"s" * 48, "key", b"", 32, hashes.SHA384()) == hkdf_expand_label(b"s" * 48, "key", b"", 32,
+                                                                                   hashes.SHA384())
+    with pytest.raises(ExerciseIncorrect, match=r"calls keyschedule\.hkdf_expand_label: .* Write it without "
+                                                r"keyschedule: serialize the HkdfLabel yourself"):
+        check_hkdf_expand_label(wrapper, trace)
 
 
 def own_finished(sender, positions):
@@ -109,6 +155,60 @@ def test_the_right_finished_matches_both_messages(trace, capsys):
     assert "matches both Finished messages of your capture: HMAC-SHA384, 48 bytes" in capsys.readouterr().out
 
 
+def finished_with_the_library_s_transcript_hash(sender, messages, secrets, algorithm):
+    """Only the Finished MAC itself is the exercise: hashing the transcript with keyschedule is allowed."""
+    position = own_finished(sender, [i for i, m in enumerate(messages) if m.name == "Finished"])
+    transcript = keyschedule.transcript_hash([m.raw for m in messages[:position]], suite_of(algorithm))
+    key = hkdf_expand_label(secrets[f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET"], "finished", b"",
+                            algorithm.digest_size, algorithm)
+    h = hmac.HMAC(key, algorithm)
+    h.update(transcript)
+    return h.finalize()
+
+
+def test_using_keyschedule_for_something_else_is_allowed(trace, capsys):
+    check_finished(finished_with_the_library_s_transcript_hash, trace)
+    assert "matches both Finished messages" in capsys.readouterr().out
+
+
+def finished_by_the_library(sender, messages, secrets, algorithm):
+    position = own_finished(sender, [i for i, m in enumerate(messages) if m.name == "Finished"])
+    suite = suite_of(algorithm)
+    transcript = keyschedule.transcript_hash([m.raw for m in messages[:position]], suite)
+    return keyschedule.finished_verify_data(secrets[f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET"], transcript, suite)
+
+
+def finished_with_sha256(sender, messages, secrets, algorithm):
+    return finished(sender, messages, secrets, hashes.SHA256())
+
+
+def finished_over_the_messages(sender, messages, secrets, algorithm):
+    position = own_finished(sender, [i for i, m in enumerate(messages) if m.name == "Finished"])
+    key = hkdf_expand_label(secrets[f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET"], "finished", b"",
+                            algorithm.digest_size, algorithm)
+    h = hmac.HMAC(key, algorithm)
+    h.update(b"".join(m.raw for m in messages[:position]))
+    return h.finalize()
+
+
+def server_finished_position(messages):
+    return [m.name for m in messages].index("Finished")
+
+
+@pytest.mark.parametrize("wrapper", [
+    finished_by_the_library,
+    # A lambda, right for the server (checked first), names the library outside its comprehension.
+    lambda sender, messages, secrets, algorithm: keyschedule.finished_verify_data(
+        secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"],
+        keyschedule.transcript_hash([m.raw for m in messages[:server_finished_position(messages)]],
+                                    suite_of(algorithm)), suite_of(algorithm)),
+])
+def test_a_finished_that_calls_the_library_is_refused(trace, wrapper):
+    with pytest.raises(ExerciseIncorrect, match=r"calls keyschedule\.finished_verify_data: .* Write it without "
+                                                r"keyschedule: derive the finished key with your hkdf_expand_label"):
+        check_finished(wrapper, trace)
+
+
 @pytest.mark.parametrize("wrong, complaint", [
     (finished_variant(shift=1), "server.*includes the server's Finished itself"),
     (finished_variant(shift=-1), "stops before the server's CertificateVerify"),
@@ -130,6 +230,9 @@ def test_the_right_finished_matches_both_messages(trace, capsys):
     (lambda sender, messages, secrets, algorithm: finished(sender, messages, secrets, algorithm).hex(),
      "returned str"),
     (lambda sender, messages, secrets, algorithm: bytes(48), "compare, step by step"),
+    (finished_with_sha256, r"'server', \.\.\.\) returned 32 bytes; verify_data is as long as the suite's hash "
+                           r"\(48 bytes with SHA-384\): use algorithm"),
+    (finished_over_the_messages, "HMAC the Transcript-Hash, not the messages"),
 ])
 def test_each_finished_mistake_is_named(trace, wrong, complaint):
     with pytest.raises(ExerciseIncorrect, match=complaint):

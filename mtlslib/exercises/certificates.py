@@ -1,7 +1,7 @@
 """Checkers for chapter 03, certificates and trust: check a certificate's signature yourself.
 
 The checker builds seeded certificate authorities of every key type the course uses (ECDSA P-256
-and P-384, RSA with PKCS#1 v1.5, Ed25519), asks the reader's function about genuine certificates
+and P-384, RSA signing with PKCS#1 v1.5, Ed25519), asks the reader's function about genuine certificates
 and about certificates that the given issuer did not sign, and explains each wrong answer.
 """
 
@@ -67,8 +67,9 @@ def _cases() -> tuple[_Case, ...]:
               "the CA really signed it, with SHA-384. The certificate says which hash was used: pass "
               "certificate.signature_hash_algorithm instead of a fixed SHA-256"),
         _Case("a leaf the RSA CA signed (PKCS#1 v1.5)", leaves[rsa_ca], rsa_ca.certificate, True,
-              "the RSA CA really signed it. An RSA key needs the padding too: certificates are signed with "
-              "PKCS#1 v1.5, so pass padding.PKCS1v15() and certificate.signature_hash_algorithm"),
+              "the RSA CA really signed it. An RSA key needs the padding too: this CA signs with PKCS#1 v1.5 "
+              "(sha256WithRSAEncryption), so pass padding.PKCS1v15() and certificate.signature_hash_algorithm "
+              "(certificate.signature_algorithm_parameters names the padding a certificate was signed with)"),
         _Case("a leaf the Ed25519 CA signed", leaves[ed_ca], ed_ca.certificate, True,
               "the Ed25519 CA really signed it. Ed25519 hashes inside the algorithm (signature_hash_algorithm "
               "is None): its verify takes only the signature and the signed content"),
@@ -94,6 +95,11 @@ def _answer(signed_by: Callable, case: _Case) -> bool:
         if isinstance(error.__cause__, InvalidSignature):
             raise ExerciseIncorrect(f"{name}() let InvalidSignature out for {case.what}: that exception is "
                                     "verify()'s way of saying no; catch it and return False") from None
+        if isinstance(error.__cause__, ValueError) and case.certificate.issuer != case.issuer.subject:
+            # verify_directly_issued_by, which the chapter uses, compares the names before the signature.
+            raise ExerciseIncorrect(f"{error} (on {case.what}): verify_directly_issued_by raises ValueError when "
+                                    "the issuer's subject is not the certificate's issuer name, and a different "
+                                    "issuer name also means no: return False") from None
         raise ExerciseIncorrect(f"{error} (on {case.what}); {case.wrong}") from None
     expect(isinstance(answer, bool),
            f"{name}() returned {type(answer).__name__} {answer!r} for {case.what}: return True or False "

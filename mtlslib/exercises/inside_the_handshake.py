@@ -3,12 +3,15 @@
 Both checkers work on the reader's own capture (a :class:`~mtlslib.tls.HandshakeTrace` of a TLS 1.3
 handshake): the secrets come from its key log, the right answers from :mod:`mtlslib.wire` and from
 the bytes that crossed the wire. A wrong answer is compared with the usual mistakes (a wrong label
-prefix, a missing length, the wrong transcript or secret) to say which one it is.
+prefix, a missing length, a fixed hash, the wrong transcript or secret) to say which one it is. An
+answer that only hands the work to :mod:`mtlslib.wire.keyschedule`, whose functions compute the same
+values, is refused: the exercise is to write them.
 """
 
 from __future__ import annotations
 
 import hmac
+import types
 from typing import Callable
 
 from cryptography.hazmat.primitives import hashes
@@ -24,6 +27,30 @@ __all__ = ["check_finished", "check_hkdf_expand_label"]
 
 _STRUCTURE = ("HkdfLabel is: the output length (2 bytes, big-endian), the length of the full label (1 byte), "
               "the full label ('tls13 ' + label), the length of the context (1 byte), the context")
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Every name a function's code uses (globals, attributes, imports), nested functions and
+    comprehensions included."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _names(constant)
+    return names
+
+
+def _refuse_keyschedule(function: Callable, library_function: str, instead: str) -> None:
+    """Refuse ``function`` if it calls ``keyschedule.<library_function>``, which is the answer."""
+    code, namespace = getattr(function, "__code__", None), getattr(function, "__globals__", {})
+    if code is None:
+        return
+    names = _names(code)
+    # keyschedule by its own name, imported inside the function, or under another name.
+    module = any(n.rsplit(".", 1)[-1] == "keyschedule" or namespace.get(n) is keyschedule for n in names)
+    imported = any(namespace.get(n) is getattr(keyschedule, library_function) for n in names)
+    expect(not ((module and library_function in names) or imported),
+           f"{getattr(function, '__name__', 'your function')}() calls keyschedule.{library_function}: that is "
+           f"the course's own answer, not yours. Write it without keyschedule: {instead}")
 
 
 def _capture(trace: HandshakeTrace) -> tuple[keyschedule.CipherSuite, dict[str, bytes], list[HandshakeMessage]]:
@@ -71,6 +98,16 @@ def _mistakes(secret: bytes, label: str, context: bytes, length: int, algorithm)
     wrong[HKDF(algorithm, length, None, _hkdf_label(full, context, length)).derive(secret)] = (
         "you ran the whole HKDF (extract, then expand): HKDF-Expand-Label only expands; the secret is "
         "already a pseudorandom key (use HKDFExpand)")
+    hashed = hashes.Hash(algorithm)
+    hashed.update(context)
+    wrong[expand(_hkdf_label(full, hashed.finalize(), length))] = (
+        "you hashed the context: pass the context as given, don't hash it (where TLS 1.3 wants a hash there, "
+        "as Derive-Secret does, the caller passes one)")
+    for fixed in (hashes.SHA256(), hashes.SHA384()):
+        if fixed.name != algorithm.name:
+            wrong[HKDFExpand(fixed, length, _hkdf_label(full, context, length)).derive(secret)] = (
+                f"your hash is fixed to SHA-{fixed.digest_size * 8}: use the hash you are given (algorithm), "
+                f"here SHA-{algorithm.digest_size * 8}; each cipher suite names its own")
     return wrong
 
 
@@ -79,6 +116,8 @@ def check_hkdf_expand_label(hkdf_expand_label: Callable[[bytes, str, bytes, int,
     """``hkdf_expand_label(secret, label, context, length, algorithm)`` (RFC 8446 section 7.1) must
     give the keys that really protected the captured handshake."""
     name = getattr(hkdf_expand_label, "__name__", "hkdf_expand_label")
+    _refuse_keyschedule(hkdf_expand_label, "hkdf_expand_label",
+                        "serialize the HkdfLabel yourself and give it to HKDFExpand as info")
     suite, secrets, _ = _capture(trace)
     server_secret = secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]
     algorithm = suite.hash()
@@ -99,9 +138,7 @@ def check_hkdf_expand_label(hkdf_expand_label: Callable[[bytes, str, bytes, int,
         expect(len(answer) == length, f"{call} returned {len(answer)} bytes: ask HKDFExpand for `length` bytes")
         if answer != keyschedule.hkdf_expand_label(secret, label, context, length, case_suite):
             hint = _mistakes(secret, label, context, length, case_suite.hash()).get(answer, _STRUCTURE)
-            if case_suite is sha256 and answer == keyschedule.hkdf_expand_label(secret, label, context, length, suite):
-                hint = "use the hash you are given (algorithm), not a fixed one"
-            expect(False, f"{call} gave a wrong {what}: {hint}")
+            expect(False, f"{call} gave the wrong value for {what}: {hint}")
         answers.append(answer)
     key, iv = answers[:2]
     first = next(r for r in read_records(trace.stream("server")) if r.content_type == 23)
@@ -130,6 +167,8 @@ def _finished_mistakes(sender: str, messages: list[HandshakeMessage], secrets: d
         transcript = keyschedule.transcript_hash([m.raw for m in messages[:end]], suite)
         return keyschedule.finished_verify_data(key_secret, transcript, suite)
 
+    finished_key = keyschedule.hkdf_expand_label(secret, "finished", b"", suite.hash_length, suite)
+
     wrong = {
         over(position + 1): f"your transcript includes the {sender}'s Finished itself: it covers every handshake "
                             "message before the Finished, not the Finished",
@@ -145,6 +184,9 @@ def _finished_mistakes(sender: str, messages: list[HandshakeMessage], secrets: d
             "HKDF-Expand-Label(secret, 'finished', b'', hash length)",
         keyschedule.transcript_hash([m.raw for m in messages[:position]], suite):
             "you returned the transcript hash: verify_data is an HMAC of it, keyed with the finished key",
+        _mac(finished_key, b"".join(m.raw for m in messages[:position]), suite):
+            "you computed the HMAC over the messages themselves: HMAC the Transcript-Hash, not the messages "
+            "(hash them with the suite's hash first, then MAC the hash)",
     }
     if sender == "client":
         wrong[over(finished[0])] = ("your transcript stops before the server's Finished: the client's Finished "
@@ -161,6 +203,8 @@ def check_finished(finished_verify_data: Callable[[str, list, dict, hashes.HashA
     ``sender``'s Finished in the captured handshake: ``messages`` are all its handshake messages
     (``.name``, ``.raw``), ``secrets`` the key log's secrets, ``algorithm`` the suite's hash."""
     name = getattr(finished_verify_data, "__name__", "finished_verify_data")
+    _refuse_keyschedule(finished_verify_data, "finished_verify_data",
+                        "derive the finished key with your hkdf_expand_label, hash the transcript, then HMAC it")
     suite, secrets, messages = _capture(trace)
     sent = [m.verify_data for m in messages if m.name == "Finished"]
     expect(len(sent) == 2, "the capture must hold a whole handshake: both Finished messages")
@@ -168,6 +212,10 @@ def check_finished(finished_verify_data: Callable[[str, list, dict, hashes.HashA
         answer = attempt(finished_verify_data, sender, list(messages), dict(secrets), suite.hash())
         call = f"{name}({sender!r}, ...)"
         expect(isinstance(answer, bytes), f"{call} returned {type(answer).__name__}: return the verify_data bytes")
+        expect(len(answer) == len(on_the_wire),
+               f"{call} returned {len(answer)} bytes; verify_data is as long as the suite's hash "
+               f"({len(on_the_wire)} bytes with SHA-{suite.hash().digest_size * 8}): use algorithm, the hash you "
+               "are given, for the finished key, the transcript and the HMAC")
         if answer != on_the_wire:
             hint = _finished_mistakes(sender, messages, secrets, suite).get(
                 answer, "compare, step by step: the secret (the sender's handshake traffic secret), the finished "
