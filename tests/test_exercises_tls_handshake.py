@@ -49,8 +49,8 @@ def _extensions_of_client_hello(client_hello, session_id_size=None):
     return read_vector(client_hello, at, 2)[0]
 
 
-def _shares(data, key_offset=4):
-    client_shares, _ = read_vector(data, 0, 2)
+def _shares(data, key_offset=4, list_length=True):
+    client_shares = read_vector(data, 0, 2)[0] if list_length else data
     shares, at = [], 0
     while at < len(client_shares):
         group = int.from_bytes(client_shares[at:at + 2], "big")
@@ -81,7 +81,8 @@ def _refusal(trace, find=find_extension, shares=key_shares, group=chosen_group) 
 def test_the_right_readers_pass(trace, capsys):
     check_hello_readers(find_extension, key_shares, chosen_group, trace)
     out = capsys.readouterr().out
-    assert "\u2714 your readers found the 4 key shares of 5 ClientHellos and the group chosen in 4 ServerHellos" in out
+    assert ("\u2714 your readers found the 4 key shares of 5 ClientHellos and read 4 ServerHellos (3 with a "
+            "key_share)") in out
     assert "the client sent a key share for x25519 and the server chose x25519" in out
 
 
@@ -98,7 +99,7 @@ def test_blank_readers_are_not_written_yet(trace):
 def test_the_built_hellos_are_what_the_course_decoder_reads():
     shares = [(0x11EC, bytes(1216)), (0x001D, bytes(range(32)))]
     hello = parse_handshake(built_client_hello("test", shares, session_id=b"", padding=51), tls13=True)
-    assert hello.key_shares == (("0x11ec", bytes(1216)), ("x25519", bytes(range(32))))
+    assert hello.key_shares == (("X25519MLKEM768", bytes(1216)), ("x25519", bytes(range(32))))
     assert hello.session_id == b"" and hello.supported_versions == ("TLSv1.3",)
     server = parse_handshake(built_server_hello("test", 0x0017, b"\x04" + bytes(64)), tls13=True)
     assert server.key_share == ("secp256r1", b"\x04" + bytes(64)) and not server.is_hello_retry_request
@@ -174,6 +175,16 @@ def _keys_only(client_hello):
     return [key for _, key in key_shares(client_hello)]
 
 
+def _no_list_length(client_hello):
+    data = find_extension(_extensions_of_client_hello(client_hello), 51)
+    return [] if data is None else _shares(data, list_length=False)
+
+
+def _none_when_missing(client_hello):
+    data = find_extension(_extensions_of_client_hello(client_hello), 51)
+    return None if data is None else _shares(data)
+
+
 @pytest.mark.parametrize("wrong, words", [
     (_fixed_session_id, "read its length byte rather than assume 32"),
     (_first_share_only, "some are missing: read client_shares to its end and return every share, in order"),
@@ -182,6 +193,10 @@ def _keys_only(client_hello):
                            "length in front of it says (32 bytes here)"),
     (_no_tls12, "a TLS 1.2 ClientHello has no key_share extension"),
     (_keys_only, "each item should be a (group, public key) pair"),
+    (_no_list_length, "in a ClientHello, key_share's data starts with the 2-byte length of the client_shares list"),
+    (_none_when_missing, "on a TLS 1.2 ClientHello captured on 127.0.0.1 returned None: return a list of (group, "
+                         "public key) pairs, an empty one when there is no share. Hint: a TLS 1.2 ClientHello has "
+                         "no key_share extension"),
     (lambda client_hello: None, "return a list of (group, public key) pairs"),
 ])
 def test_wrong_key_share_readers_are_explained(trace, wrong, words):

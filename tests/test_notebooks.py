@@ -11,6 +11,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from mtlslib.course import course_map
+
 pytestmark = pytest.mark.usefixtures("jupyter_kernels")
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -68,3 +70,13 @@ def test_run_all_twice_in_the_same_kernel(name):
                 errors = [o for o in cell.outputs if o.output_type == "error"]
                 assert not errors or _expects_error(cell), (
                     f"{name}, run {run}: {errors[0].ename}: {errors[0].evalue} in\n{cell.source}")
+
+
+def test_the_course_map_lists_every_chapter_in_order_with_a_title_and_a_time(monkeypatch):
+    # Chapter 00 prints this map without comparing it (it changes whenever any chapter does): checked here.
+    monkeypatch.chdir(NOTEBOOKS.parent)
+    entries = re.findall(r"^(\d\d_\S+\.ipynb)  ~(\d+) min  (.+)$", course_map("notebooks"), flags=re.MULTILINE)
+    assert [notebook for notebook, _, _ in entries] == CHAPTERS
+    for notebook, minutes, title in entries:
+        assert int(minutes) >= 5, f"{notebook}: no reading time"
+        assert title == "".join(_cells(notebook)[0]["source"]).splitlines()[0].removeprefix("# "), notebook

@@ -6,10 +6,13 @@ with :mod:`mtlslib.insecure.toy_dh`, and explains the usual mistakes.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
-from typing import Callable
+from types import CodeType
+from typing import Any, Callable
 
 from mtlslib.exercises import attempt, expect, well_done
+from mtlslib.insecure import toy_dh
 from mtlslib.insecure.toy_dh import (
     ToyGroup,
     ToyServer,
@@ -23,17 +26,42 @@ from mtlslib.insecure.toy_dh import (
 __all__ = ["check_brute_force_secret", "check_public_value_check", "check_shared_secret"]
 
 
+# Seconds a call may take in the timed cases: the three-argument pow answers in microseconds there,
+# a slow method takes a second or more (and would run for minutes or run out of memory at 32 bits).
+_TIME_LIMIT = 0.25
+
+# The timed cases: a group small enough for a slow method to finish, Alice's secret as a share of g's order
+# (large enough for that method to take about a second, where the three-argument pow takes microseconds),
+# then the hint when her call takes too long.
+_TIMED = (
+    (22, 0.4, "are you computing the full power before reducing? Reduce as you go (the three-argument pow does "
+              "that)"),
+    (26, 0.5, "are you multiplying by their_public once per unit of my_secret? That is as many steps as the "
+              "secret is large; square-and-multiply needs about two per bit of it (the three-argument pow does "
+              "that)"),
+)
+
+
 def check_shared_secret(shared_secret: Callable[[int, int, int], int]) -> None:
     """``shared_secret(p, my_secret, their_public)`` must return their_public^my_secret mod p."""
     name = getattr(shared_secret, "__name__", "shared_secret")
     textbook = ToyGroup.of(23, 5)
-    # In the bigger groups the secrets are derived from labels: too big to guess, the same every run.
-    cases = [(textbook, 6, 15), (textbook, 13, 2)] + [
-        (group, toy_secret(f"alice {group.p}", group.order), toy_secret(f"bob {group.p}", group.order))
+    timed = [(ToyGroup.safe(bits), share, hint) for bits, share, hint in _TIMED]
+    # Outside the textbook group the secrets are the same on every run: fixed shares of g's order in the
+    # timed groups, derived from labels in the bigger ones.
+    cases = [(textbook, 6, 15, None), (textbook, 13, 2, None)] + [
+        (group, int(group.order * share), group.order // 3, hint) for group, share, hint in timed] + [
+        (group, toy_secret(f"alice {group.p}", group.order), toy_secret(f"bob {group.p}", group.order), None)
         for group in (ToyGroup.safe(32), ToyGroup.safe(64))]
-    for group, a, b in cases:
+    for group, a, b, slow in cases:
         p, A, B = group.p, group.power(a), group.power(b)
-        alice, bob = attempt(shared_secret, p, a, B), attempt(shared_secret, p, b, A)
+        started = time.perf_counter()
+        alice = attempt(shared_secret, p, a, B)
+        took = time.perf_counter() - started
+        expect(slow is None or took <= _TIME_LIMIT,
+               f"{name}({p}, {a}, {B}): it took {took:.1f} s with this {group.bits}-bit prime, and the groups "
+               f"after it are larger still. Hint: {slow}")
+        bob = attempt(shared_secret, p, b, A)
         expect(isinstance(alice, int), f"{name}({p}, {a}, {B}) returned {type(alice).__name__} "
                f"{alice!r}: return an int")
         expect(alice != pow(a, B, p) or alice == pow(B, a, p),
@@ -45,12 +73,33 @@ def check_shared_secret(shared_secret: Callable[[int, int, int], int]) -> None:
                f"{name}({p}, {a}, {B}) returned {alice}; expected {B}^{a} mod {p}. "
                "Hint: Alice raises Bob's public value to her own secret.")
         expect(alice == bob, f"in the group {group}, Alice computed {alice} but Bob computed {bob}")
-    well_done(f"your {name} agrees with both sides' computation in {len(cases)} groups, "
+    well_done(f"your {name} agrees with both sides' computation in {len(cases)} exchanges, "
               f"up to a {cases[-1][0].bits}-bit prime")
+
+
+def _names_used(code: CodeType) -> set[str]:
+    """The global and attribute names ``code`` uses, with those of the functions and lambdas inside it."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            names |= _names_used(constant)
+    return names
+
+
+def _refuse_library_answers(function: Any, what: str, library: tuple[str, ...]) -> None:
+    """Refuse ``function`` if it is, or calls, one of the ``library`` functions of toy_dh: the course's
+    own answers to the exercise, so calling them would check nothing."""
+    name = getattr(function, "__name__", "your function")
+    code = getattr(function, "__code__", None)
+    used = [n for n in library if function is getattr(toy_dh, n)
+            or (isinstance(code, CodeType) and n in _names_used(code))]
+    expect(not used, f"{name}() uses the course's toy.{' and toy.'.join(used)}: write the {what} yourself: "
+           "the library function is the course's own answer to this exercise, so calling it checks nothing")
 
 
 def check_brute_force_secret(brute_force_secret: Callable[[int, ToyGroup], int]) -> None:
     """``brute_force_secret(public, group)`` must return an exponent x with g^x = public mod p."""
+    _refuse_library_answers(brute_force_secret, "search", ("brute_force_log", "baby_step_giant_step"))
     groups = [ToyGroup.of(23, 5), ToyGroup.safe(12), ToyGroup.safe(16)]
     name = getattr(brute_force_secret, "__name__", "brute_force_secret")
     tried = 0
@@ -131,6 +180,7 @@ def check_public_value_check(is_valid: Callable[[int, ToyGroup], bool]) -> None:
     """``is_valid(y, group)`` must accept the real public values g^x and refuse everything else:
     0, 1, p - 1, numbers out of range, and every element outside g's subgroup, whatever its order
     (small primes, small composites, 2q, p - 1)."""
+    _refuse_library_answers(is_valid, "check", ("is_valid_public_value", "check_public_value"))
     group = ToyGroup.with_small_subgroups(32)
     name = getattr(is_valid, "__name__", "your check")
 

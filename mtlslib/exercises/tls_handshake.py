@@ -23,10 +23,10 @@ from mtlslib.wire.messages import HELLO_RETRY_RANDOM
 
 __all__ = ["built_client_hello", "built_server_hello", "check_hello_readers"]
 
-# IANA code points: extension types, then named groups (0x11EC is the ML-KEM hybrid OpenSSL 3.5 offers).
+# IANA code points: extension types, then named groups (X25519MLKEM768 is the hybrid OpenSSL 3.5 offers first).
 KEY_SHARE, PADDING, SUPPORTED_GROUPS, SUPPORTED_VERSIONS, SERVER_NAME = 51, 21, 10, 43, 0
-X25519, SECP256R1, X25519MLKEM768 = 0x001D, 0x0017, 0x11EC
 _GROUP_CODES = {name: code for code, name in GROUPS.items()}
+X25519, SECP256R1, X25519MLKEM768 = (_GROUP_CODES[name] for name in ("x25519", "secp256r1", "X25519MLKEM768"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,7 +191,9 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-def _as_shares(result: Any, call: str) -> list[tuple[int, bytes]]:
+def _as_shares(result: Any, call: str, case: _Case) -> list[tuple[int, bytes]]:
+    expect(result is not None, f"{call} on {case.what} returned None: return a list of (group, public key) "
+           f"pairs, an empty one when there is no share. Hint: {case.lesson}.")
     expect(isinstance(result, (list, tuple)), f"{call} returned {type(result).__name__} {result!r}: return a list "
            "of (group, public key) pairs")
     shares = []
@@ -224,6 +226,10 @@ def _mismatch(call: str, result: Any, case: _Case, hint: str | None = None) -> s
 def _shares_hint(shares: list[tuple[int, bytes]], expected: list[tuple[int, bytes]]) -> str | None:
     """A hint for the mistakes that show in the result itself, whatever the hello."""
     groups, wanted = [g for g, _ in shares], [g for g, _ in expected]
+    # Read without its length, client_shares seems to start with a "group" that is that length.
+    if groups and groups[0] == sum(2 + 2 + len(key) for _, key in expected):
+        return ("in a ClientHello, key_share's data starts with the 2-byte length of the client_shares list; "
+                "the first share's group comes after it")
     if groups == wanted:
         sizes = ", ".join(str(len(key)) for _, key in expected)
         return (f"the groups are right but not the keys: each key is exactly as long as the 2-byte length in front "
@@ -250,7 +256,7 @@ def check_hello_readers(find_extension: Callable[[bytes, int], bytes | None],
     offered = 0
     for case in client_cases:
         call = "key_shares(client_hello)"
-        shares = _as_shares(_run(key_shares, case, case.data), call)
+        shares = _as_shares(_run(key_shares, case, case.data), call, case)
         expect(shares == case.expected, _mismatch(call, shares, case, _shares_hint(shares, case.expected)))
         offered += len(shares)
     for case in server_cases:
@@ -260,6 +266,8 @@ def check_hello_readers(find_extension: Callable[[bytes, int], bytes | None],
                f"{call} returned {type(group).__name__} {group!r}: return the group's code as an int, or None")
         expect(group == case.expected, _mismatch(call, group, case))
     client, server = _hellos(trace)
-    well_done(f"your readers found the {offered} key shares of {len(client_cases)} ClientHellos and the group "
-              f"chosen in {len(server_cases)} ServerHellos. In your own handshake the client sent a key share for "
-              f"{', '.join(g for g, _ in client.key_shares)} and the server chose {server.key_share[0]}.")
+    with_key_share = sum(case.expected is not None for case in server_cases)
+    well_done(f"your readers found the {offered} key shares of {len(client_cases)} ClientHellos and read "
+              f"{len(server_cases)} ServerHellos ({with_key_share} with a key_share). In your own handshake the "
+              f"client sent a key share for {', '.join(g for g, _ in client.key_shares)} and the server chose "
+              f"{server.key_share[0]}.")

@@ -34,9 +34,11 @@ CIPHER_SUITES = {
     0x5600: "TLS_FALLBACK_SCSV",
 }
 
+# The last three are the hybrids of draft-ietf-tls-ecdhe-mlkem (ECDHE and ML-KEM in one key share).
 GROUPS = {0x0017: "secp256r1", 0x0018: "secp384r1", 0x0019: "secp521r1", 0x001D: "x25519",
           0x001E: "x448", 0x0100: "ffdhe2048", 0x0101: "ffdhe3072", 0x0102: "ffdhe4096",
-          0x0103: "ffdhe6144", 0x0104: "ffdhe8192"}
+          0x0103: "ffdhe6144", 0x0104: "ffdhe8192",
+          0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768", 0x11ED: "SecP384r1MLKEM1024"}
 
 SIGNATURE_SCHEMES = {
     0x0401: "rsa_pkcs1_sha256", 0x0501: "rsa_pkcs1_sha384", 0x0601: "rsa_pkcs1_sha512",
