@@ -199,9 +199,48 @@ def test_no_certificate_and_no_rule_both_mean_no():
     assert str(AccessPolicy()) == "AccessPolicy: admits nobody (no rule yet)"
 
 
-def test_a_certificate_without_san_is_named_by_its_subject():
-    decision = AccessPolicy().allow_email("a@example.test").decide(bare_identity(subject="CN=legacy"))
-    assert decision.reason == "no rule admits CN=legacy (no subjectAltName)"
+def test_a_certificate_without_san_is_nobody_even_for_an_issuer_rule():
+    policy = AccessPolicy().allow_email("a@example.test").allow_issuer("CN=Policy Client CA")
+    decision = policy.decide(bare_identity(subject="CN=a@example.test"))
+    assert not decision.allowed and decision.rule is None
+    assert decision.reason == ("the certificate CN=a@example.test has no subjectAltName: it names nobody "
+                               "(a common name is not an identity)")
+    assert policy.decide(bare_identity("email:a@example.test", subject="")).allowed
+
+
+def test_a_real_certificate_without_san_is_refused_whatever_its_common_name(client_ca):
+    from mtlslib.insecure.certificates import common_name_only
+
+    legacy = common_name_only(client_ca, WEB, purposes=("client",))
+    identity = ClientIdentity.from_certificate(legacy.certificate)
+    assert identity.names == () and identity.name is None
+    for policy in (AccessPolicy().allow_spiffe_id(WEB), AccessPolicy().allow_uri(WEB),
+                   AccessPolicy().allow_trust_domain("example.test"), AccessPolicy().allow_issuer(client_ca)):
+        assert not policy.decide(identity).allowed, policy
+
+
+@pytest.mark.parametrize("policy, presented", [
+    # The same text in an entry of another type is another identity.
+    (AccessPolicy().allow_dns("web.example.test"), ("URI:web.example.test", "email:web@example.test")),
+    (AccessPolicy().allow_email("web@example.test"), ("URI:mailto:web@example.test", "DNS:web.example.test")),
+    (AccessPolicy().allow_uri("https://web.example.test/"), ("DNS:web.example.test", "email:web@example.test")),
+    (AccessPolicy().allow_spiffe_id(WEB), ("DNS:web.example.test", "email:web@example.test", "IP:127.0.0.1")),
+])
+def test_a_rule_matches_its_own_type_of_san_entry_only(policy, presented):
+    identity = bare_identity(*presented)
+    assert not policy.decide(identity).allowed
+    (rule,) = policy.rules
+    right_type = {"DNS": "DNS:web.example.test", "email": "email:web@example.test",
+                  "URI": "URI:https://web.example.test/", "SPIFFE ID": f"URI:{WEB}"}[rule.kind]
+    assert policy.decide(bare_identity(*presented, right_type)).allowed
+
+
+def test_any_matching_entry_admits_not_only_the_first(client_ca):
+    # The greeting name is the first SAN; a decision reads every entry of the rule's type.
+    identity = identity_of(client_ca, "batch.example.test", "ops@example.test")
+    assert identity.name == "batch.example.test"
+    decision = AccessPolicy().allow_email("ops@example.test").decide(identity)
+    assert decision.allowed and decision.reason == "email:ops@example.test is an allowed address"
 
 
 def test_policies_are_immutable_values():
