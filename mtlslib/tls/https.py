@@ -237,7 +237,7 @@ class HttpsService:
             try:
                 tls.do_handshake()
             except OSError as e:  # ssl.SSLError, a timeout, a reset
-                self._log(f"{peer} TLS handshake failed: {error_text(e)}")
+                self._log_failure(tracked, f"{peer} TLS handshake failed: {error_text(e)}")
                 error = e
                 return
             peer_der = tls.getpeercert(binary_form=True)
@@ -245,7 +245,7 @@ class HttpsService:
             try:
                 _RequestHandler(tls, client_address, self, client)
             except OSError as e:
-                self._log(f"{peer} connection ended early: {error_text(e)}")
+                self._log_failure(tracked, f"{peer} connection ended early: {error_text(e)}")
                 error = e
         finally:
             # close_notify after success (without it OpenSSL 3 clients report "unexpected eof while
@@ -255,6 +255,12 @@ class HttpsService:
     def _log(self, line: str) -> None:
         # Connections cut by stop() fail on purpose; reporting them would only be noise.
         if self.log is not None and not self._loop.stopping:
+            self.log(line)
+
+    def _log_failure(self, tracked: TrackedConnection, line: str) -> None:
+        # Asked when the failure is caught, not whether stop() has begun since: a client refused a
+        # moment before stop() was called is a refusal to report, not a connection stop() cut.
+        if self.log is not None and not tracked.aborted:
             self.log(line)
 
 
