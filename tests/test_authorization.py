@@ -1,6 +1,5 @@
 """AccessPolicy and authorizing_handler: identities from real certificates, decisions with reasons,
-an HTTPS service that answers 403 when the policy says no, and chapter 05's exercise checkers
-catching the classic authorization and configuration mistakes."""
+and an HTTPS service that answers 403 when the policy says no."""
 
 from __future__ import annotations
 
@@ -12,12 +11,6 @@ from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.mutual_tls import (
-    check_predictions,
-    check_server_refuses_anonymous,
-    check_spiffe_rule,
-)
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import (
     AccessPolicy,
@@ -199,9 +192,48 @@ def test_no_certificate_and_no_rule_both_mean_no():
     assert str(AccessPolicy()) == "AccessPolicy: admits nobody (no rule yet)"
 
 
-def test_a_certificate_without_san_is_named_by_its_subject():
-    decision = AccessPolicy().allow_email("a@example.test").decide(bare_identity(subject="CN=legacy"))
-    assert decision.reason == "no rule admits CN=legacy (no subjectAltName)"
+def test_a_certificate_without_san_is_nobody_even_for_an_issuer_rule():
+    policy = AccessPolicy().allow_email("a@example.test").allow_issuer("CN=Policy Client CA")
+    decision = policy.decide(bare_identity(subject="CN=a@example.test"))
+    assert not decision.allowed and decision.rule is None
+    assert decision.reason == ("the certificate CN=a@example.test has no subjectAltName: it names nobody "
+                               "(a common name is not an identity)")
+    assert policy.decide(bare_identity("email:a@example.test", subject="")).allowed
+
+
+def test_a_real_certificate_without_san_is_refused_whatever_its_common_name(client_ca):
+    from mtlslib.insecure.certificates import common_name_only
+
+    legacy = common_name_only(client_ca, WEB, purposes=("client",))
+    identity = ClientIdentity.from_certificate(legacy.certificate)
+    assert identity.names == () and identity.name is None
+    for policy in (AccessPolicy().allow_spiffe_id(WEB), AccessPolicy().allow_uri(WEB),
+                   AccessPolicy().allow_trust_domain("example.test"), AccessPolicy().allow_issuer(client_ca)):
+        assert not policy.decide(identity).allowed, policy
+
+
+@pytest.mark.parametrize("policy, presented", [
+    # The same text in an entry of another type is another identity.
+    (AccessPolicy().allow_dns("web.example.test"), ("URI:web.example.test", "email:web@example.test")),
+    (AccessPolicy().allow_email("web@example.test"), ("URI:mailto:web@example.test", "DNS:web.example.test")),
+    (AccessPolicy().allow_uri("https://web.example.test/"), ("DNS:web.example.test", "email:web@example.test")),
+    (AccessPolicy().allow_spiffe_id(WEB), ("DNS:web.example.test", "email:web@example.test", "IP:127.0.0.1")),
+])
+def test_a_rule_matches_its_own_type_of_san_entry_only(policy, presented):
+    identity = bare_identity(*presented)
+    assert not policy.decide(identity).allowed
+    (rule,) = policy.rules
+    right_type = {"DNS": "DNS:web.example.test", "email": "email:web@example.test",
+                  "URI": "URI:https://web.example.test/", "SPIFFE ID": f"URI:{WEB}"}[rule.kind]
+    assert policy.decide(bare_identity(*presented, right_type)).allowed
+
+
+def test_any_matching_entry_admits_not_only_the_first(client_ca):
+    # The greeting name is the first SAN; a decision reads every entry of the rule's type.
+    identity = identity_of(client_ca, "batch.example.test", "ops@example.test")
+    assert identity.name == "batch.example.test"
+    decision = AccessPolicy().allow_email("ops@example.test").decide(identity)
+    assert decision.allowed and decision.reason == "email:ops@example.test is an allowed address"
 
 
 def test_policies_are_immutable_values():
@@ -296,97 +328,3 @@ def test_rules_read_what_the_service_read_from_the_certificate(client_ca):
 def test_a_rule_of_an_unknown_kind_is_refused():
     with pytest.raises(PolicyError, match="unknown rule kind 'CN'"):
         Rule("CN", WEB)
-
-
-# -- chapter 05's exercise checkers catch the classic mistakes ---------------------------------
-
-def uri_sans(identity):
-    return [name[4:] for name in identity.names if name.startswith("URI:")]
-
-
-@pytest.mark.parametrize("admit, complaint", [
-    (lambda identity: identity is not None and any(u.startswith(WEB) for u in uri_sans(identity)), "startswith"),
-    (lambda identity: identity is not None and identity.subject == f"CN={WEB}", "common name"),
-    (lambda identity: identity is not None and WEB in uri_sans(identity), "exactly one URI SAN"),
-    (lambda identity: identity is not None and uri_sans(identity)[:1] == [WEB.replace("example", "evil")],
-     "was refused"),
-    (lambda identity: identity is None or uri_sans(identity) == [WEB], "without a client certificate"),
-    (lambda identity: None, "returned None"),
-    (lambda identity: identity.names == (f"URI:{WEB}",), "raised AttributeError"),
-])
-def test_the_spiffe_rule_checker_names_the_mistake(admit, complaint):
-    with pytest.raises(ExerciseIncorrect, match=complaint):
-        check_spiffe_rule(admit)
-
-
-def test_the_spiffe_rule_checker_accepts_the_policy_and_says_so(capsys):
-    policy = AccessPolicy().allow_spiffe_id(WEB)
-
-    def admit(identity):
-        return policy.decide(identity).allowed
-
-    check_spiffe_rule(admit)
-    assert capsys.readouterr().out.startswith(f"\u2714 admit admits {WEB} and nothing else")
-
-
-def test_the_spiffe_rule_checker_reports_an_unwritten_exercise():
-    def admit(identity):
-        raise NotImplementedError()
-
-    with pytest.raises(ExerciseNotDone, match="not written yet"):
-        check_spiffe_rule(admit)
-
-
-def server_context_with(verify_mode, trust_client_ca=True, side=ssl.PROTOCOL_TLS_SERVER, extra_trust=None):
-    def make(server_certificate, client_ca):
-        context = ssl.SSLContext(side)
-        if side == ssl.PROTOCOL_TLS_SERVER:
-            server_certificate.configure_cert(context)
-        if trust_client_ca:
-            client_ca.configure_trust(context)
-        if extra_trust is not None:
-            extra_trust.configure_trust(context)
-        context.verify_mode = verify_mode
-        return context
-    return make
-
-
-def test_the_server_context_checker_passes_a_correct_context(capsys):
-    check_server_refuses_anonymous(server_context_with(ssl.CERT_REQUIRED))
-    assert "the server refuses a client without a certificate" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("make, complaint", [
-    (server_context_with(ssl.CERT_OPTIONAL), "CERT_OPTIONAL"),
-    (server_context_with(ssl.CERT_NONE), "CERT_NONE"),
-    (server_context_with(ssl.CERT_REQUIRED, trust_client_ca=False), "was refused"),
-    (server_context_with(ssl.CERT_REQUIRED, side=ssl.PROTOCOL_TLS_CLIENT), "client context"),
-    (server_context_with(ssl.CERT_REQUIRED,
-                         extra_trust=CertificateAuthority.create("Stranger CA", seed="exercises-05")),
-     "unrelated CA was accepted"),
-    (lambda server_certificate, client_ca: "context", "returned str"),
-])
-def test_the_server_context_checker_names_the_mistake(make, complaint):
-    with pytest.raises(ExerciseIncorrect, match=complaint):
-        check_server_refuses_anonymous(make)
-
-
-RIGHT = {"A": "200", "B": "refused", "C": "403", "D": "200", "E": "403", "F": "200"}
-
-
-def test_the_prediction_checker_runs_every_scenario(capsys):
-    check_predictions(lambda: {**RIGHT, "C": 403, "B": " Refused"})
-    assert capsys.readouterr().out.endswith("A 200, B refused, C 403, D 200, E 403, F 200\n")
-
-
-@pytest.mark.parametrize("predictions, complaint", [
-    ({**RIGHT, "D": "refused"}, "scenario D: you predicted refused, it was 200 .*CERT_OPTIONAL"),
-    ({**RIGHT, "F": "refused"}, "scenario F: you predicted refused, it was 200"),
-    ({**RIGHT, "C": "200"}, "scenario C: you predicted 200, it was 403"),
-    ({k: v for k, v in RIGHT.items() if k != "E"}, "no prediction for scenario E"),
-    ({**RIGHT, "A": "ok"}, "'ok' is not one of 200, 403, refused"),
-    (["200"], "returned list"),
-])
-def test_the_prediction_checker_explains_wrong_predictions(predictions, complaint):
-    with pytest.raises(ExerciseIncorrect, match=complaint):
-        check_predictions(lambda: predictions)

@@ -244,10 +244,35 @@ def test_address_and_url_exist_only_while_running_and_it_restarts(server_cert, i
         assert named_only.url == f"https://localhost:{named_only.port}/"
 
 
-def test_a_certificate_without_san_is_greeted_by_its_common_name():
+def test_a_certificate_without_san_names_nobody_whatever_its_common_name():
     legacy = ClientIdentity("CN=bob,O=Example", (), "CN=Old CA", "AA:BB")
-    assert legacy.name == "bob"
+    assert legacy.name is None
+    assert legacy.uris == legacy.emails == legacy.dns_names == ()
     assert str(legacy) == "client certificate CN=bob,O=Example, SAN (none)"
-    assert ClientIdentity("", (), "CN=Old CA", "AA:BB").name == "(unnamed)"
+    assert ClientIdentity("", (), "CN=Old CA", "AA:BB").name is None
     request = Request("GET", "/", None, b"", legacy, "1.3")
-    assert whoami(request).body == "hello bob (client certificate CN=bob,O=Example, SAN (none))\n"
+    assert whoami(request).body == ("hello nobody: your certificate names no one, it has no subjectAltName "
+                                    "(client certificate CN=bob,O=Example, SAN (none))\n")
+
+
+def test_a_client_certificate_without_san_is_served_as_nobody(server_cert, ca):
+    from mtlslib.insecure.certificates import common_name_only
+
+    bob = common_name_only(ca, "bob@example.test", purposes=("client",))
+    log: list[str] = []
+    with HttpsService(server_cert, trust=ca, mutual=True, log=log.append) as service:
+        reply = fetch(service, client_context(ca, certificate=bob))
+    assert reply.text.startswith("hello nobody: your certificate names no one")
+    assert "bob@example.test" not in reply.text.split("(")[0]
+    assert any("(a client certificate without subjectAltName)" in line for line in log), log
+
+
+def test_san_entries_are_read_by_type_in_certificate_order():
+    client = ClientIdentity("CN=x", ("DNS:web.example.test", "URI:spiffe://example.test/web", "email:web@example.test",
+                                     "IP:127.0.0.1", "DNS:alt.example.test"), "CN=CA", "00")
+    assert client.dns_names == ("web.example.test", "alt.example.test")
+    assert client.uris == ("spiffe://example.test/web",)
+    assert client.emails == ("web@example.test",)
+    assert client.san_values("IP") == ("127.0.0.1",)
+    assert client.san_values("URI") == client.uris
+    assert client.name == "web.example.test"  # for a greeting or a log line, not for a decision

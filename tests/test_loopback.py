@@ -37,6 +37,7 @@ from mtlslib.tls import (
     handshake,
     load_crls,
     loopback_address,
+    run_between,
     server_context,
     tls_version_name,
 )
@@ -267,6 +268,26 @@ def test_wrong_server_hostname(ca, server_cert, client_cert, tls_version):
                                        "Hostname mismatch, certificate is not valid for 'example.com'.")
     assert result.client_saw.alert_sent == "bad certificate"
     assert result.server_saw.alert_received == "bad certificate"
+
+
+def test_client_contexts_never_match_the_common_name(ca):
+    assert client_context(ca).hostname_checks_common_name is False
+
+
+@pytest.mark.parametrize("tls_version", ["1.2", "1.3"])
+def test_a_server_named_only_in_its_common_name_is_refused(ca, tls_version):
+    from mtlslib.insecure.certificates import common_name_only
+
+    cn_only = common_name_only(ca, "localhost")
+    result = handshake(cn_only, trust=ca, server_hostname="localhost", tls_version=tls_version)
+    assert not result.ok
+    assert result.client_saw.error == ("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                                       "Hostname mismatch, certificate is not valid for 'localhost'.")
+    # The same certificate with OpenSSL's default, the common-name fallback, is accepted: the
+    # refusal above is client_context's setting, not a broken certificate.
+    lenient = client_context(ca, tls_version=tls_version)
+    lenient.hostname_checks_common_name = True
+    assert run_between(server_context(cn_only), lenient)[0].ok
 
 
 def test_right_ip_address_as_server_hostname(ca, server_cert):

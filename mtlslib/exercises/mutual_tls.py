@@ -6,12 +6,15 @@ Each checker builds its own seeded certificate authorities and runs real handsha
 
 from __future__ import annotations
 
+import os
 import ssl
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterator
 
 from mtlslib.exercises import attempt, expect, well_done
-from mtlslib.pki import CertificateAuthority, IssuedCertificate
+from mtlslib.pki import CertificateAuthority, IssuedCertificate, TemporaryPemFiles
 from mtlslib.tls import (
     AccessPolicy,
     ClientIdentity,
@@ -36,6 +39,11 @@ def _authorities() -> tuple[CertificateAuthority, CertificateAuthority, Certific
     return (CertificateAuthority.create("Exercise Server CA", seed="exercises-05"),
             CertificateAuthority.create("Exercise Client CA", seed="exercises-05"),
             CertificateAuthority.create("Stranger CA", seed="exercises-05"))
+
+
+@lru_cache(maxsize=1)
+def _public_ca() -> CertificateAuthority:
+    return CertificateAuthority.create("Stand-in Public Root CA", seed="exercises-05")
 
 
 def _identity(certificate: IssuedCertificate) -> ClientIdentity:
@@ -101,12 +109,36 @@ def _connect_outcome(address, trust: CertificateAuthority, certificate: IssuedCe
 ContextMaker = Callable[[IssuedCertificate, CertificateAuthority], ssl.SSLContext]
 
 
+@contextmanager
+def _default_roots_are(ca: CertificateAuthority) -> Iterator[None]:
+    """While inside, OpenSSL's default trust store is ``ca`` alone: ``load_default_certs()`` and
+    ``set_default_verify_paths()`` read the file and directory named by these environment
+    variables at the moment they are called."""
+    defaults = ssl.get_default_verify_paths()
+    names = (defaults.openssl_cafile_env, defaults.openssl_capath_env)
+    saved = {name: os.environ.get(name) for name in names}
+    with TemporaryPemFiles(**{"public-roots.pem": ca.cert_pem}) as paths:
+        os.environ[defaults.openssl_cafile_env] = paths["public-roots.pem"]
+        os.environ[defaults.openssl_capath_env] = str(Path(paths["public-roots.pem"]).parent)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
 def check_server_refuses_anonymous(make_context: ContextMaker) -> None:
     """``make_context(server_certificate, client_ca)`` must return a server context that requires a
-    client certificate issued by ``client_ca``."""
+    client certificate issued by ``client_ca``, and by no other CA: not even a public one."""
     server_ca, client_ca, stranger_ca = _authorities()
     server = server_ca.issue_server("localhost")
-    context = attempt(make_context, server, client_ca)
+    # The public roots, played by a CA made for the check: a context that loads the system's
+    # default roots (the trap of section 7) loads this one, and its client gets in.
+    with _default_roots_are(_public_ca()):
+        context = attempt(make_context, server, client_ca)
     name = make_context.__name__
     expect(isinstance(context, ssl.SSLContext),
            f"{name}() returned {type(context).__name__}; return the ssl.SSLContext you configured")
@@ -119,19 +151,26 @@ def check_server_refuses_anonymous(make_context: ContextMaker) -> None:
            "(the trap of this chapter); set ssl.CERT_REQUIRED")
     alice = client_ca.issue_client("alice@example.test")
     mallory = stranger_ca.issue_client("mallory@example.test")
+    # A web site's certificate from a public CA, valid for client authentication too (dual use).
+    website = _public_ca().issue_server("shop.example.net", client_auth=True)
     with LoopbackServer(context, timeout=5) as server_loop:
         address = server_loop.address
         anonymous = _connect_outcome(address, server_ca, None)
         with_alice = _connect_outcome(address, server_ca, alice)
         with_mallory = _connect_outcome(address, server_ca, mallory)
+        with_website = _connect_outcome(address, server_ca, website)
     expect(with_alice is None,
            f"a client with a certificate from client_ca was refused ({with_alice}); does the context present "
            "server_certificate (server_certificate.configure_cert) and trust client_ca (client_ca.configure_trust)?")
     expect(anonymous is not None, "a client without a certificate got an answer: require a client certificate")
     expect(with_mallory is not None,
            "a client certificate from an unrelated CA was accepted: trust client_ca only, not other CAs")
-    well_done(f"the server refuses a client without a certificate ({anonymous}), refuses one from another CA, "
-              "and serves alice")
+    expect(with_website is not None,
+           "a client certificate issued by a public CA (here a stand-in for the roots your system trusts) was "
+           "accepted: your context loads the system's default roots (load_default_certs() and "
+           "set_default_verify_paths() do), so anyone a public CA ever certified gets in. A server's trust store for clients holds client_ca and nothing else")
+    well_done(f"the server refuses a client without a certificate ({anonymous}), refuses one from another CA "
+              "and one from a public CA, and serves alice")
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,16 +186,20 @@ PREDICTION_SCENARIOS = {
          "store is the server CA",
 }
 _OUTCOMES = ("200", "403", "refused")
-_EXPLANATIONS = {
-    "A": "web holds a certificate from the trusted client CA and the policy names its SPIFFE ID",
-    "B": "mutual=True means CERT_REQUIRED: the server ends the handshake with 'certificate required' before "
-         "any HTTP request is read",
-    "C": "api's certificate is valid, so the handshake succeeds; it is the policy that says no, with a 403",
-    "D": "mutual='optional' is CERT_OPTIONAL: the handshake succeeds without a certificate, and a handler "
-         "that does not check serves the anonymous client",
-    "E": "the handshake succeeds (optional), and the policy refuses a request with no client certificate",
-    "F": "the server trusts the CA that issued the certificate, so the handshake succeeds: anyone that CA "
-         "certified gets in, which is why clients need a CA of their own",
+# Each hint sends the reader back to the mechanism without saying what happened.
+_HINTS = {
+    "A": "web's certificate comes from the CA the service trusts for clients, and the policy names its SPIFFE ID: "
+         "is anything left to stop it?",
+    "B": "mutual=True is CERT_REQUIRED: what does such a server do when the client answers the CertificateRequest "
+         "with an empty Certificate, and can an HTTP request be read before the handshake is over (section 6)?",
+    "C": "api's certificate is as valid as web's: which of the two locks, the handshake or the policy, tells them "
+         "apart (section 5)?",
+    "D": "mutual='optional' is CERT_OPTIONAL: does the handshake need a certificate, and does the default whoami "
+         "handler check anything (section 6)?",
+    "E": "the handshake goes as in D; what does the policy do with a request that carries no certificate "
+         "(section 6)?",
+    "F": "which CA issued this certificate, and which CA does this service trust for client certificates "
+         "(section 7)?",
 }
 
 
@@ -203,7 +246,10 @@ def check_predictions(predict: Callable[[], dict]) -> None:
                f"scenario {key}: {predictions[key]!r} is not one of {', '.join(_OUTCOMES)}")
     live = _live_outcomes()
     wrong = [key for key in PREDICTION_SCENARIOS if _normal(predictions[key]) != live[key]]
-    expect(not wrong, "; ".join(f"scenario {key}: you predicted {_normal(predictions[key])}, it was {live[key]} "
-                                f"({_EXPLANATIONS[key]})" for key in wrong))
+    # Only which predictions are wrong, and where to look: the outcomes themselves would give away
+    # every answer at once.
+    expect(not wrong, f"{len(wrong)} of {len(PREDICTION_SCENARIOS)} predictions differ from what really happened, "
+                      f"{'the others are right' if len(wrong) < len(PREDICTION_SCENARIOS) else 'all of them'}. "
+                      "Think again about:\n" + "\n".join(f"  {key}: {_HINTS[key]}" for key in wrong))
     well_done("every prediction matches what really happened: "
               + ", ".join(f"{key} {live[key]}" for key in PREDICTION_SCENARIOS))

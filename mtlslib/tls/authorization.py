@@ -13,9 +13,10 @@ in a few lines:
 ALLOW  URI:spiffe://example.test/ns/shop/sa/web is the SPIFFE ID this service admits
 >>> HttpsService(server, trust=client_ca, mutual=True, handler=authorizing_handler(policy))
 
-Rules match the subjectAltName entries of the certificate (what modern verifiers go by), never
-the common name. A policy with no rule admits nobody, and a request without a client certificate
-is always refused: there is nothing to authorize.
+Rules match the subjectAltName entries of the certificate (what modern verifiers go by), each
+rule one type of entry (a DNS rule never matches a URI or an email with the same text), never
+the common name. A policy with no rule admits nobody, and a request without a client certificate,
+or with one that has no subjectAltName, is always refused: there is nobody to authorize.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _parse_spiffe_id(value: str) -> tuple[str, str]:
 def spiffe_id_of(identity: ClientIdentity) -> str | None:
     """The SPIFFE ID a client certificate carries, or ``None`` if it is not an X509-SVID: the
     standard requires exactly one URI SAN, and that URI a well-formed ``spiffe://`` ID."""
-    uris = [name.split(":", 1)[1] for name in identity.names if name.startswith("URI:")]
+    uris = identity.uris
     if len(uris) != 1:
         return None
     try:
@@ -85,10 +86,6 @@ def spiffe_id_of(identity: ClientIdentity) -> str | None:
     except PolicyError:
         return None
     return uris[0]
-
-
-def _san_values(identity: ClientIdentity, kind: str) -> list[str]:
-    return [name.split(":", 1)[1] for name in identity.names if name.split(":", 1)[0] == kind]
 
 
 def _same_email(a: str, b: str) -> bool:
@@ -121,7 +118,7 @@ class Rule:
     def match(self, identity: ClientIdentity) -> str | None:
         """Why ``identity`` satisfies this rule (a sentence), or ``None`` if it does not."""
         if self.kind == "URI":
-            if self.value in _san_values(identity, "URI"):
+            if self.value in identity.uris:
                 return f"URI:{self.value} is an allowed URI"
         elif self.kind == "SPIFFE ID":
             if spiffe_id_of(identity) == self.value:
@@ -131,11 +128,11 @@ class Rule:
             if spiffe_id is not None and _parse_spiffe_id(spiffe_id)[0] == self.value:
                 return f"URI:{spiffe_id} belongs to the admitted trust domain {self.value}"
         elif self.kind == "email":
-            found = next((e for e in _san_values(identity, "email") if _same_email(e, self.value)), None)
+            found = next((e for e in identity.emails if _same_email(e, self.value)), None)
             if found is not None:
                 return f"email:{found} is an allowed address"
         elif self.kind == "DNS":
-            found = next((d for d in _san_values(identity, "DNS") if _normal_dns(d) == self.value), None)
+            found = next((d for d in identity.dns_names if _normal_dns(d) == self.value), None)
             if found is not None:
                 return f"DNS:{found} is an allowed name"
         elif self.kind == "issuer":
@@ -255,13 +252,15 @@ class AccessPolicy:
             return Decision(False, "no client certificate: nothing proves who this client is")
         if not isinstance(identity, ClientIdentity):
             raise PolicyError(f"decide() takes a ClientIdentity (request.client), not {type(identity).__name__}")
+        if not identity.names:
+            return Decision(False, f"the certificate {identity.subject or '(empty subject)'} has no subjectAltName: "
+                                   "it names nobody (a common name is not an identity)", identity)
         for rule in self.rules:
             why = rule.match(identity)
             if why is not None:
                 return Decision(True, why, identity, rule)
-        who = ", ".join(identity.names) or f"{identity.subject or '(empty subject)'} (no subjectAltName)"
-        reason = f"no rule admits {who}"
-        if len(_san_values(identity, "URI")) > 1 and any(r.kind.startswith("SPIFFE") for r in self.rules):
+        reason = f"no rule admits {', '.join(identity.names)}"
+        if len(identity.uris) > 1 and any(r.kind.startswith("SPIFFE") for r in self.rules):
             reason += " (a SPIFFE identity has exactly one URI SAN; this certificate has several)"
         return Decision(False, reason, identity)
 

@@ -124,8 +124,12 @@ def server_context(certificate: IssuedCertificate, *, trust: Trust | None = None
 def client_context(trust: Trust, *, certificate: IssuedCertificate | None = None,
                    tls_version: TlsVersion | None = None, check_purpose: bool = True) -> ssl.SSLContext:
     """A context for the *client* side: verifies the server against ``trust`` (certificate chain and
-    host name); presents ``certificate`` when the server asks for one."""
+    host name, matched against the subjectAltName only); presents ``certificate`` when the server
+    asks for one."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
+    # Without this, OpenSSL matches the common name of a certificate that has no subjectAltName.
+    # RFC 6125 (6.4.4) allowed that only as a last resort, RFC 9525 forbids it, browsers refuse it.
+    ctx.hostname_checks_common_name = False
     set_tls_version(ctx, tls_version)
     load_trust(ctx, trust)
     if certificate is not None:

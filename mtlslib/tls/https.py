@@ -29,7 +29,6 @@ from typing import Callable, Literal, Union
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import NameOID
 
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
@@ -66,15 +65,36 @@ class ClientIdentity(Shown):
         return cls(certificate.subject.rfc4514_string(), san_entries(certificate),
                    certificate.issuer.rfc4514_string(), certificate.fingerprint(hashes.SHA256()).hex(":").upper())
 
+    def san_values(self, kind: str) -> tuple[str, ...]:
+        """The values of one kind of subjectAltName entry, in certificate order: ``"URI"``,
+        ``"email"``, ``"DNS"`` or ``"IP"`` (``identity.san_values("email")``)."""
+        return tuple(value for entry_kind, _, value in (name.partition(":") for name in self.names)
+                     if entry_kind == kind)
+
     @property
-    def name(self) -> str:
-        """The name to greet or authorize: the first SAN value (what modern verifiers go by),
-        else the common name, else the whole subject."""
-        if self.names:
-            return self.names[0].split(":", 1)[1]
-        subject = x509.Name.from_rfc4514_string(self.subject)
-        common_names = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(common_names[0].value) if common_names else self.subject or "(unnamed)"
+    def uris(self) -> tuple[str, ...]:
+        """The URI SANs (a SPIFFE ID is the only one of a workload's certificate)."""
+        return self.san_values("URI")
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """The email (rfc822Name) SANs."""
+        return self.san_values("email")
+
+    @property
+    def dns_names(self) -> tuple[str, ...]:
+        """The DNS SANs."""
+        return self.san_values("DNS")
+
+    @property
+    def name(self) -> str | None:
+        """The first subjectAltName value, to greet the client or write a log line; ``None`` for a
+        certificate without subjectAltName, which names nobody (the common name is never read).
+
+        Not for authorization: a decision matches entries of the right type (:attr:`uris`,
+        :attr:`emails`, :attr:`dns_names`, or an :class:`~mtlslib.tls.AccessPolicy`), never "the
+        first SAN, whatever its type"."""
+        return self.names[0].split(":", 1)[1] if self.names else None
 
     def __str__(self) -> str:
         return (f"client certificate {self.subject or '(empty subject)'}, "
@@ -117,6 +137,9 @@ def whoami(request: Request) -> Response:
         return Response(405, f"{request.method} is not supported here; use GET\n", headers=(("Allow", "GET, HEAD"),))
     if request.client is None:
         return Response(200, "hello anonymous: no client certificate\n")
+    if request.client.name is None:
+        return Response(200, f"hello nobody: your certificate names no one, it has no subjectAltName "
+                             f"({request.client})\n")
     return Response(200, f"hello {request.client.name} ({request.client})\n")
 
 
@@ -214,7 +237,7 @@ class HttpsService:
             try:
                 tls.do_handshake()
             except OSError as e:  # ssl.SSLError, a timeout, a reset
-                self._log(f"{peer} TLS handshake failed: {error_text(e)}")
+                self._log_failure(tracked, f"{peer} TLS handshake failed: {error_text(e)}")
                 error = e
                 return
             peer_der = tls.getpeercert(binary_form=True)
@@ -222,7 +245,7 @@ class HttpsService:
             try:
                 _RequestHandler(tls, client_address, self, client)
             except OSError as e:
-                self._log(f"{peer} connection ended early: {error_text(e)}")
+                self._log_failure(tracked, f"{peer} connection ended early: {error_text(e)}")
                 error = e
         finally:
             # close_notify after success (without it OpenSSL 3 clients report "unexpected eof while
@@ -232,6 +255,12 @@ class HttpsService:
     def _log(self, line: str) -> None:
         # Connections cut by stop() fail on purpose; reporting them would only be noise.
         if self.log is not None and not self._loop.stopping:
+            self.log(line)
+
+    def _log_failure(self, tracked: TrackedConnection, line: str) -> None:
+        # Asked when the failure is caught, not whether stop() has begun since: a client refused a
+        # moment before stop() was called is a refusal to report, not a connection stop() cut.
+        if self.log is not None and not tracked.aborted:
             self.log(line)
 
 
@@ -299,7 +328,10 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_request(self, code="-", size="-") -> None:
-        who = self.client.name if self.client is not None else "no client certificate"
+        if self.client is None:
+            who = "no client certificate"
+        else:
+            who = self.client.name or "a client certificate without subjectAltName"
         self.service._log(f'{self.address_string()}:{self.client_address[1]} "{self.requestline}" '
                           f"{getattr(code, 'value', code)} ({who})")
 
