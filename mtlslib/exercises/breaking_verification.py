@@ -6,14 +6,15 @@ verifier), so what it reports is what OpenSSL really decided, with OpenSSL's own
 
 from __future__ import annotations
 
+import ssl
 from functools import lru_cache
 from typing import Callable
 
 from mtlslib.exercises import attempt, expect, well_done
 from mtlslib.lessons.scenarios import SCENARIOS
 from mtlslib.pki import CertificateAuthority, IssuedCertificate
-from mtlslib.tls import handshake
-from mtlslib.verification import cryptography_verdict, handshake_verdict
+from mtlslib.tls import handshake, run_between, server_context
+from mtlslib.verification import cryptography_verdict
 
 __all__ = ["PREDICTION_SCENARIOS", "check_accepted_by_openssl_only", "check_client_purpose_refusal",
            "check_path_length_violation", "check_predictions"]
@@ -102,8 +103,12 @@ def _hint(reason: str) -> str:
 
 
 def _server_reason(leaf, root: CertificateAuthority) -> tuple[bool, str]:
-    verdict = handshake_verdict(leaf, root, check_purpose=False)
-    return bool(verdict.accepted), verdict.reason
+    """What a client made the way most Python code makes one, ``ssl.create_default_context()`` trusting
+    ``root``, decides about ``leaf`` in a real handshake (Python's defaults: the common-name fallback is on,
+    unlike in mtlslib's own contexts)."""
+    client = ssl.create_default_context(cadata=root.cert_pem.decode())
+    result, _ = run_between(server_context(leaf, check_purpose=False), client)
+    return result.ok, result.client_saw.error or ""
 
 
 def _expect_certificate(value, function_name: str, what: str) -> None:
