@@ -16,12 +16,6 @@ from hypothesis import strategies as st
 
 from mtlslib.display import Shown
 from mtlslib.errors import MtlsLibError
-from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.diffie_hellman import (
-    check_brute_force_secret,
-    check_public_value_check,
-    check_shared_secret,
-)
 from mtlslib.insecure.toy_dh import (
     CURVE25519_ORDER,
     INFINITY,
@@ -513,53 +507,6 @@ def test_x25519_refuses_wrong_lengths():
 
 
 # --- exercise checkers --------------------------------------------------------------------------
-
-def _not_written(*args):
-    raise NotImplementedError()
-
-
-def test_checkers_accept_correct_answers(capsys):
-    check_shared_secret(lambda p, my_secret, their_public: pow(their_public, my_secret, p))
-    check_brute_force_secret(lambda public, group: brute_force_log(group, public).exponent)
-    check_public_value_check(is_valid_public_value)
-    assert capsys.readouterr().out.count("\u2714") == 3
-
-
-@pytest.mark.parametrize("checker", [check_shared_secret, check_brute_force_secret, check_public_value_check])
-def test_checkers_say_what_to_write_when_the_body_is_missing(checker):
-    with pytest.raises(ExerciseNotDone, match="not written yet"):
-        checker(_not_written)
-
-
-@pytest.mark.parametrize("answer, hint", [
-    (lambda p, a, B: pow(a, B, p), "swapped"),
-    (lambda p, a, B: B ** a if a < 20 else pow(B, a, p), "not reduced"),
-    (lambda p, a, B: pow(B, a + 1, p), "Hint"),
-    (lambda p, a, B: str(pow(B, a, p)), "return an int"),
-])
-def test_shared_secret_checker_explains_mistakes(answer, hint):
-    with pytest.raises(ExerciseIncorrect, match=hint):
-        check_shared_secret(answer)
-
-
-def test_brute_force_checker_explains_mistakes():
-    with pytest.raises(ExerciseIncorrect, match="returned the public value itself"):
-        check_brute_force_secret(lambda public, group: public)
-    with pytest.raises(ExerciseIncorrect, match="Hint: start from 1"):
-        check_brute_force_secret(lambda public, group: brute_force_log(group, public).exponent + 1)
-
-
-@pytest.mark.parametrize("answer, hint", [
-    (lambda y, group: True, "should be False"),
-    (lambda y, group: isinstance(y, int) and 2 <= y <= group.p - 2, "has order"),
-    (lambda y, group: pow(y, group.order, group.p) == 1, "makes the shared secret 1"),
-    (lambda y, group: False, "should be True"),
-    (lambda y, group: 1, "return True or False"),
-])
-def test_public_value_checker_explains_mistakes(answer, hint):
-    with pytest.raises(ExerciseIncorrect, match=hint):
-        check_public_value_check(answer)
-
 
 def test_toy_errors_are_mtlslib_errors():
     assert issubclass(ToyMathError, MtlsLibError) and issubclass(InvalidPublicValue, MtlsLibError)
