@@ -98,8 +98,8 @@ def admin_service(certificate, staff_ca, admins, *, mutual=True, trust=None, aut
         client = request.client
         if authorize == "san":  # identities from the subjectAltName only
             allowed = client is not None and any(f"email:{admin}" in client.names for admin in admins)
-        elif authorize == "name":  # request.client.name falls back to the common name
-            allowed = client is not None and client.name in admins
+        elif authorize == "subject":  # the mistake: reading the name from the subject's common name
+            allowed = client is not None and any(f"CN={admin}" in client.subject for admin in admins)
         else:
             allowed = True
         return Response(200, "admin panel\n") if allowed else Response(403, "forbidden\n")
@@ -120,8 +120,8 @@ def test_admin_service_checker_accepts_an_optional_certificate_checked_by_the_ap
 
 
 @pytest.mark.parametrize("mistake, explanation", [
-    (lambda cert, staff, admins: admin_service(cert, staff, admins, authorize="name"),
-     "request.client.name falls back to the common name"),
+    (lambda cert, staff, admins: admin_service(cert, staff, admins, authorize="subject"),
+     "never in its subject"),
     (lambda cert, staff, admins: admin_service(cert, staff, admins, mutual="optional", authorize=None),
      "without any certificate got the admin panel"),
     (lambda cert, staff, admins: admin_service(cert, staff, admins, authorize=None),

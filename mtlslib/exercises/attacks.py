@@ -189,12 +189,13 @@ def check_admin_service(admin_service: Callable[[IssuedCertificate, CertificateA
            "refuse request.client is None in the handler")
     expect(seen["mallory"].status != 200,
            "mallory holds a valid staff certificate but is not an admin, and got the admin panel: a "
-           "certificate says who the client is, not what it may do. Compare request.client.name with `admins`")
+           "certificate says who the client is, not what it may do. Compare the certificate's email addresses "
+           "(request.client.emails) with `admins`")
     expect(seen["common name only"].status != 200,
            "a staff-CA certificate with alice@staff.bank.test in its common name and no subjectAltName got the "
            "admin panel. The staff CA vouched for the key, not for a name: identities come from the "
-           "subjectAltName only, and request.client.name falls back to the common name when there is none. "
-           "Look for the admin's name among the certificate's subjectAltName entries (request.client.names)")
+           "subjectAltName only: look for the admin's name among the certificate's subjectAltName entries "
+           "(request.client.names), never in its subject")
     expect(seen["impostor"].status is None,
            "a client with a certificate from the public CA (for attacker.test) completed the TLS handshake"
            + (" and got the admin panel" if seen["impostor"].status == 200 else

@@ -123,11 +123,13 @@ class LoginService:
             return Response(405, "log in with POST /login\n", headers=(("Allow", "POST"),))
         form = parse_qs(request.body.decode(errors="replace"))
         username, password = form.get("username", [""])[0], form.get("password", [""])[0]
-        device = request.client.name if request.client is not None else None
-        if self.mutual and device != username:
-            # The device certificate says whose laptop this is: someone else's account is refused
-            # before the password is even looked at.
-            return self._answer(username, device, 403, f"this device belongs to {device}, not to {username}")
+        # The device certificate says whose laptop this is, by the email address in its subjectAltName:
+        # someone else's account is refused before the password is even looked at.
+        emails = request.client.emails if request.client is not None else ()
+        device = emails[0] if emails else None
+        if self.mutual and username not in emails:
+            owner = device or "nobody (its certificate names no email address)"
+            return self._answer(username, device, 403, f"this device belongs to {owner}, not to {username}")
         if not self.passwords.check(username, password):
             return self._answer(username, device, 401, "wrong username or password")
         return self._answer(username, device, 200, f"welcome {username}")
