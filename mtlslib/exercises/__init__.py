@@ -16,11 +16,16 @@ check (with an explanation of what is wrong), and :func:`well_done` to say what 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import os
+import ssl
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 from ..errors import ExerciseIncorrect, ExerciseNotDone, MtlsLibError
+from ..pki import CertificateAuthority, TemporaryPemFiles
 
-__all__ = ["ExerciseIncorrect", "ExerciseNotDone", "attempt", "expect", "well_done"]
+__all__ = ["ExerciseIncorrect", "ExerciseNotDone", "attempt", "default_roots_are", "expect", "well_done"]
 
 
 
@@ -52,3 +57,28 @@ def expect(condition: bool, explanation: str) -> None:
 
 def well_done(message: str) -> None:
     print(f"\u2714 {message}")
+
+
+@contextmanager
+def default_roots_are(ca: CertificateAuthority) -> Iterator[None]:
+    """While inside, OpenSSL's default trust store (the "system roots") is ``ca`` alone.
+
+    ``load_default_certs()``, ``set_default_verify_paths()`` and ``create_default_context()`` without
+    ``cadata`` read the file and folder named by OpenSSL's environment variables at the moment they are
+    called, so a context the reader's function makes inside the block trusts ``ca`` exactly when it
+    trusts the system's roots: a checker can then try a certificate from ``ca`` for real.
+    """
+    defaults = ssl.get_default_verify_paths()
+    names = (defaults.openssl_cafile_env, defaults.openssl_capath_env)
+    saved = {name: os.environ.get(name) for name in names}
+    with TemporaryPemFiles(**{"public-roots.pem": ca.cert_pem}) as paths:
+        os.environ[defaults.openssl_cafile_env] = paths["public-roots.pem"]
+        os.environ[defaults.openssl_capath_env] = str(Path(paths["public-roots.pem"]).parent)  # no hashed links
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

@@ -7,18 +7,20 @@ of the attack: who got in, or what leaked, and which setting or line is responsi
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import os
 import ssl
-import tempfile
 from functools import lru_cache
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from cryptography import x509
 
-from mtlslib.exercises import ExerciseIncorrect, attempt, expect, well_done
+from mtlslib.exercises import (
+    ExerciseIncorrect,
+    attempt,
+    default_roots_are,
+    expect,
+    well_done,
+)
 from mtlslib.insecure.certificates import common_name_only, issue_leaf, not_a_ca, sub_ca
 from mtlslib.insecure.mitm import http_request, intercept, send_request
 from mtlslib.insecure.verifiers import (
@@ -52,7 +54,7 @@ def _world():
     public_ca = CertificateAuthority.create("Checker Public Web CA", seed="exercises-attacks")
     attacker_ca = CertificateAuthority.create("Checker Attacker CA", seed="exercises-attacks")
     staff_ca = CertificateAuthority.create("Checker Staff CA", seed="exercises-attacks")
-    # Another public CA, standing in for the operating system's roots (see _system_roots).
+    # Another public CA, standing in for the operating system's roots (see default_roots_are).
     system_ca = CertificateAuthority.create("Checker System Root CA", seed="exercises-attacks")
     issuing_ca = public_ca.create_intermediate("Checker Issuing CA", path_length=1)
     posing_ca = not_a_ca(public_ca, "Checker Leaf Posing As CA")  # CA:FALSE
@@ -89,35 +91,11 @@ def _bank_login(request: Request) -> Response:
     return Response(403, "log in first\n")
 
 
-@contextlib.contextmanager
-def _system_roots(ca: CertificateAuthority) -> Iterator[None]:
-    """Make ``ca`` the only root of the "system" store while the block runs: OpenSSL reads
-    SSL_CERT_FILE and SSL_CERT_DIR when a context loads the default roots
-    (``create_default_context()`` without ``cadata``, ``load_default_certs()``), so a context made
-    inside the block trusts ``ca`` exactly if it trusts the system's roots."""
-    paths = ssl.get_default_verify_paths()
-    names = (paths.openssl_cafile_env, paths.openssl_capath_env)
-    saved = {name: os.environ.get(name) for name in names}
-    with tempfile.TemporaryDirectory(prefix="mtlslib-roots-") as directory:
-        roots = Path(directory) / "roots.pem"
-        roots.write_bytes(ca.cert_pem)
-        os.environ[paths.openssl_cafile_env] = str(roots)
-        os.environ[paths.openssl_capath_env] = directory  # holds no hashed links: adds nothing
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-
 def check_bank_client_context(bank_client_context: Callable[[CertificateAuthority], ssl.SSLContext]) -> None:
     """``bank_client_context(public_ca)`` must log in to the real bank and refuse every relay,
     including one whose certificate comes from a CA among the system's roots."""
     world = _world()
-    with _system_roots(world["system_ca"]):
+    with default_roots_are(world["system_ca"]):
         ctx = attempt(bank_client_context, world["public_ca"])
     expect(isinstance(ctx, ssl.SSLContext),
            f"bank_client_context() returned {type(ctx).__name__}, not an ssl.SSLContext: end it with `return ctx`")

@@ -6,15 +6,12 @@ Each checker builds its own seeded certificate authorities and runs real handsha
 
 from __future__ import annotations
 
-import os
 import ssl
-from contextlib import contextmanager
 from functools import lru_cache
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from mtlslib.exercises import attempt, expect, well_done
-from mtlslib.pki import CertificateAuthority, IssuedCertificate, TemporaryPemFiles
+from mtlslib.exercises import attempt, default_roots_are, expect, well_done
+from mtlslib.pki import CertificateAuthority, IssuedCertificate
 from mtlslib.tls import (
     AccessPolicy,
     ClientIdentity,
@@ -109,27 +106,6 @@ def _connect_outcome(address, trust: CertificateAuthority, certificate: IssuedCe
 ContextMaker = Callable[[IssuedCertificate, CertificateAuthority], ssl.SSLContext]
 
 
-@contextmanager
-def _default_roots_are(ca: CertificateAuthority) -> Iterator[None]:
-    """While inside, OpenSSL's default trust store is ``ca`` alone: ``load_default_certs()`` and
-    ``set_default_verify_paths()`` read the file and directory named by these environment
-    variables at the moment they are called."""
-    defaults = ssl.get_default_verify_paths()
-    names = (defaults.openssl_cafile_env, defaults.openssl_capath_env)
-    saved = {name: os.environ.get(name) for name in names}
-    with TemporaryPemFiles(**{"public-roots.pem": ca.cert_pem}) as paths:
-        os.environ[defaults.openssl_cafile_env] = paths["public-roots.pem"]
-        os.environ[defaults.openssl_capath_env] = str(Path(paths["public-roots.pem"]).parent)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-
 def check_server_refuses_anonymous(make_context: ContextMaker) -> None:
     """``make_context(server_certificate, client_ca)`` must return a server context that requires a
     client certificate issued by ``client_ca``, and by no other CA: not even a public one."""
@@ -137,7 +113,7 @@ def check_server_refuses_anonymous(make_context: ContextMaker) -> None:
     server = server_ca.issue_server("localhost")
     # The public roots, played by a CA made for the check: a context that loads the system's
     # default roots (the trap of section 7) loads this one, and its client gets in.
-    with _default_roots_are(_public_ca()):
+    with default_roots_are(_public_ca()):
         context = attempt(make_context, server, client_ca)
     name = make_context.__name__
     expect(isinstance(context, ssl.SSLContext),
