@@ -125,9 +125,8 @@ def check_path_length_violation(build: Callable[[CertificateAuthority], IssuedCe
     name = getattr(build, "__name__", "build")
     _expect_certificate(leaf, name, "server certificate")
     ok, reason = _server_reason(leaf, root)
-    expect(not ok, "OpenSSL accepted your chain: every CA on it respects its path length. An intermediate made "
-                   "with path_length=0 may sign leaves only; put another CA below it (sub_ca) and sign the leaf "
-                   "with that one")
+    expect(not ok, "OpenSSL accepted your chain: every CA on it respects its path length. What does path "
+                   "length 0 forbid below a CA, and which builder makes a CA whatever its parent allows?")
     expect("path length constraint exceeded" in reason,
            f"OpenSSL refused, but for another reason: {reason!r}. Hint: {_hint(reason)}")
     well_done(f"OpenSSL refuses your chain: {reason.split(': ')[-1]}, "
@@ -146,7 +145,8 @@ def check_accepted_by_openssl_only(build: Callable[[CertificateAuthority], Issue
     verdict = cryptography_verdict(leaf, root, name="localhost")
     refusal = None if verdict.accepted else verdict.reason
     expect(refusal is not None, "cryptography accepted it too. Look for a rule the web PKI enforces and OpenSSL, "
-                                "as Python configures it, does not: where does each look for the server's name?")
+                                "as Python configures it, does not: find one in section 10, where OpenSSL accepts and "
+                                "cryptography refuses")
     well_done(f"Python's ssl accepts it, cryptography refuses it ({refusal})")
 
 

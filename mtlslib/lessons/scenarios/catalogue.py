@@ -94,8 +94,9 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("cn-only", "No subjectAltName, only a common name", "server", "names",
              "The name is in the subject's common name only, as before 2000. OpenSSL, as Python 3.11 configures "
              "it, still falls back to the common name.", Expected(), setups.common_name_only(True), cryptography=False,
-             disagreement="Browsers and cryptography look for names in the subjectAltName only (RFC 6125, CA/B "
-                          "Forum); Python's ssl keeps OpenSSL's common-name fallback unless "
+             disagreement="Browsers and cryptography look for names in the subjectAltName only (RFC 9525, "
+                          "which drops RFC 6125's common-name fallback; the CA/B Forum requires a SAN); "
+                          "Python's ssl keeps OpenSSL's common-name fallback unless "
                           "hostname_checks_common_name is False."),
     Scenario("cn-only-strict", "The same, with hostname_checks_common_name = False", "server", "names",
              "Turn the fallback off and the certificate names nothing at all.",
