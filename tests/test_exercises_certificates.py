@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -24,13 +26,24 @@ def verify_with(key, signature, content, algorithm):
         raise InvalidSignature
 
 
-def signed_by(certificate, issuer_certificate):
-    try:
-        verify_with(issuer_certificate.public_key(), certificate.signature, certificate.tbs_certificate_bytes,
-                    certificate.signature_hash_algorithm)
-    except InvalidSignature:
-        return False
-    return True
+def returning_bool(verify):
+    """A signature check that answers False where ``verify`` raises InvalidSignature: the right
+    answer and most wrong ones differ only in how they call verify()."""
+    def check(certificate, issuer_certificate):
+        try:
+            verify(certificate, issuer_certificate)
+        except InvalidSignature:
+            return False
+        return True
+    return check
+
+
+def verify_tbs(certificate, issuer_certificate, algorithm=None):
+    verify_with(issuer_certificate.public_key(), certificate.signature, certificate.tbs_certificate_bytes,
+                algorithm or certificate.signature_hash_algorithm)
+
+
+signed_by = returning_bool(verify_tbs)
 
 
 def test_the_right_answer_passes(capsys):
@@ -44,21 +57,12 @@ def with_own_key(certificate, issuer_certificate):
     return signed_by(certificate, certificate)
 
 
-def fixed_sha256(certificate, issuer_certificate):
-    try:
-        verify_with(issuer_certificate.public_key(), certificate.signature, certificate.tbs_certificate_bytes,
-                    hashes.SHA256())
-    except InvalidSignature:
-        return False
-    return True
+fixed_sha256 = returning_bool(lambda certificate, issuer: verify_tbs(certificate, issuer, hashes.SHA256()))
 
 
 def true_on_exceptions(certificate, issuer_certificate):
-    try:
-        verify_with(issuer_certificate.public_key(), certificate.signature, certificate.tbs_certificate_bytes,
-                    certificate.signature_hash_algorithm)
-    except Exception:
-        return True
+    with contextlib.suppress(Exception):
+        verify_tbs(certificate, issuer_certificate)
     return True
 
 
@@ -67,13 +71,9 @@ def returns_what_verify_returns(certificate, issuer_certificate):
                                                   ec.ECDSA(certificate.signature_hash_algorithm))
 
 
-def over_the_whole_certificate(certificate, issuer_certificate):
-    try:
-        verify_with(issuer_certificate.public_key(), certificate.signature, certificate.public_bytes(Encoding.DER),
-                    certificate.signature_hash_algorithm)
-    except InvalidSignature:
-        return False
-    return True
+over_the_whole_certificate = returning_bool(
+    lambda certificate, issuer: verify_with(issuer.public_key(), certificate.signature,
+                                            certificate.public_bytes(Encoding.DER), certificate.signature_hash_algorithm))
 
 
 def rsa_with_pss(certificate, issuer_certificate):
@@ -81,45 +81,30 @@ def rsa_with_pss(certificate, issuer_certificate):
     if not isinstance(key, rsa.RSAPublicKey):
         return signed_by(certificate, issuer_certificate)
     algorithm = certificate.signature_hash_algorithm
-    try:
-        key.verify(certificate.signature, certificate.tbs_certificate_bytes,
-                   padding.PSS(padding.MGF1(algorithm), padding.PSS.MAX_LENGTH), algorithm)
-    except InvalidSignature:
-        return False
-    return True
+    return returning_bool(lambda c, i: key.verify(c.signature, c.tbs_certificate_bytes,
+                                                  padding.PSS(padding.MGF1(algorithm), padding.PSS.MAX_LENGTH),
+                                                  algorithm))(certificate, issuer_certificate)
 
 
-def ecdsa_only(certificate, issuer_certificate):
-    try:
-        issuer_certificate.public_key().verify(certificate.signature, certificate.tbs_certificate_bytes,
-                                               ec.ECDSA(certificate.signature_hash_algorithm))
-    except InvalidSignature:
-        return False
-    return True
+ecdsa_only = returning_bool(
+    lambda certificate, issuer: issuer.public_key().verify(certificate.signature, certificate.tbs_certificate_bytes,
+                                                           ec.ECDSA(certificate.signature_hash_algorithm)))
 
 
+@returning_bool
 def by_signature_algorithm(certificate, issuer_certificate):
     """Chooses the call from the certificate's algorithm, so a key of another type breaks it."""
     key, algorithm = issuer_certificate.public_key(), certificate.signature_hash_algorithm
-    try:
-        if algorithm is None:
-            key.verify(certificate.signature, certificate.tbs_certificate_bytes)
-        elif certificate.signature_algorithm_oid.dotted_string.startswith("1.2.840.10045"):
-            key.verify(certificate.signature, certificate.tbs_certificate_bytes, ec.ECDSA(algorithm))
-        else:
-            key.verify(certificate.signature, certificate.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
-    except InvalidSignature:
-        return False
-    return True
+    if algorithm is None:
+        key.verify(certificate.signature, certificate.tbs_certificate_bytes)
+    elif certificate.signature_algorithm_oid.dotted_string.startswith("1.2.840.10045"):
+        key.verify(certificate.signature, certificate.tbs_certificate_bytes, ec.ECDSA(algorithm))
+    else:
+        key.verify(certificate.signature, certificate.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
 
 
-def directly_issued_by(certificate, issuer_certificate):
-    """The chapter's own check of section 4, which catches only the bad signature."""
-    try:
-        certificate.verify_directly_issued_by(issuer_certificate)
-    except InvalidSignature:
-        return False
-    return True
+# The chapter's own check of section 4, which catches only the bad signature.
+directly_issued_by = returning_bool(lambda certificate, issuer: certificate.verify_directly_issued_by(issuer))
 
 
 def directly_issued_by_catching_everything_it_raises(certificate, issuer_certificate):

@@ -10,6 +10,7 @@ import time
 import urllib.parse
 
 import pytest
+from careless_contexts import careless
 
 from mtlslib.display import Shown
 from mtlslib.errors import DecodeError, NotLoopbackError, ServiceStateError, UsageError
@@ -71,15 +72,6 @@ def bank(public_ca):
 
 def login(user="alice", password=PASSWORD) -> bytes:
     return http_request("POST", "/login", host=BANK, form={"user": user, "password": password})
-
-
-def careless(ca, *, verify=True, hostname=True) -> ssl.SSLContext:
-    ctx = client_context(ca)
-    if not hostname or not verify:
-        ctx.check_hostname = False
-    if not verify:
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def test_the_bank_works_without_a_relay(bank, public_ca):

@@ -13,9 +13,16 @@ import time
 from dataclasses import dataclass
 
 from mtlslib.display import Shown
-from mtlslib.errors import ServiceStateError, UsageError
+from mtlslib.errors import UsageError
 from mtlslib.pki import IssuedCertificate
-from mtlslib.tls import DEFAULT_TIMEOUT, error_text, listen, loopback_address, no_delay
+from mtlslib.tls import (
+    DEFAULT_TIMEOUT,
+    AcceptLoop,
+    TrackedConnection,
+    error_text,
+    loopback_address,
+    no_delay,
+)
 
 __all__ = ["ManInTheMiddle", "RelayedConnection"]
 
@@ -181,51 +188,22 @@ class ManInTheMiddle:
         self._victim_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         certificate.configure_cert(self._victim_context)
         self._upstream_context = upstream_context or _unverified_client_context()
-        self._host, self._port = loopback_address(host), port
-        self._listener: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
-        self._sessions: set[threading.Thread] = set()
-        self._open_sockets: set[socket.socket] = set()
+        # The package's one accept loop: a thread per victim, and stop() cuts what is still open.
+        self._loop = AcceptLoop(self._session, host=host, port=port, name="mtlslib-mitm")
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
 
     @property
     def address(self) -> tuple[str, int]:
-        if self._listener is None:
-            raise ServiceStateError("the relay is not running; use it in a `with` block or call start()")
-        return self._listener.getsockname()[:2]
+        return self._loop.address
 
     def start(self) -> "ManInTheMiddle":
-        if self._listener is not None:
-            raise ServiceStateError("the relay is already running")
-        self._stopping.clear()
-        self._listener = listen(self._host, self._port)
-        self._accept_thread = threading.Thread(target=self._accept_loop, args=(self._listener,),
-                                               name="mtlslib-mitm-accept", daemon=True)
-        self._accept_thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
         """Stop accepting, cut the connections still open, join every thread, close every socket."""
-        if self._listener is None:
-            return
-        self._stopping.set()
-        try:  # wakes the blocked accept() at once on Linux; elsewhere its timeout does
-            self._listener.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._accept_thread.join(self.timeout + 1)
-        with self._lock:
-            for sock in self._open_sockets:
-                try:  # wakes a session blocked in a handshake; it then closes its own sockets
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            sessions = list(self._sessions)
-        for session in sessions:
-            session.join(self.timeout + 1)
-        self._listener.close()
-        self._listener = None
+        # A relaying session notices stop() within _POLL; one still in a handshake is cut.
+        self._loop.stop(handler_grace=self.timeout + 1)
 
     def __enter__(self) -> "ManInTheMiddle":
         return self.start()
@@ -234,42 +212,13 @@ class ManInTheMiddle:
         self.stop()
 
     def __repr__(self) -> str:
-        where = f"{self.address[0]}:{self.address[1]}" if self._listener is not None else "stopped"
+        where = f"{self.address[0]}:{self.address[1]}" if self._loop.running else "stopped"
         return f"<ManInTheMiddle {where} -> {self.upstream[0]}:{self.upstream[1]}>"
 
     # -- inside ----------------------------------------------------------------------------
 
-    def _accept_loop(self, listener: socket.socket) -> None:
-        listener.settimeout(0.25)
-        while not self._stopping.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # stop() shut the listener down
-            with self._lock:
-                if self._stopping.is_set():
-                    conn.close()
-                    return
-                self._open_sockets.add(conn)
-                session = threading.Thread(target=self._session, args=(conn,), name="mtlslib-mitm-session",
-                                           daemon=True)
-                self._sessions = {s for s in self._sessions if s.is_alive()} | {session}
-            session.start()
-
-    def _track(self, sock: socket.socket | None, open_: bool) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            if open_:
-                self._open_sockets.add(sock)
-                if self._stopping.is_set():
-                    sock.shutdown(socket.SHUT_RDWR)
-            else:
-                self._open_sockets.discard(sock)
-
-    def _session(self, conn: socket.socket) -> None:
+    def _session(self, conn: socket.socket, client_address, tracked: TrackedConnection) -> None:
+        tracked.track(conn)
         victim = upstream = None
         upstream_sock = None
         accepted, victim_error, upstream_error = False, None, None
@@ -280,13 +229,12 @@ class ManInTheMiddle:
             victim = _TlsEnd(conn, self._victim_context, server_side=True)
             try:
                 victim.handshake()
-                accepted = True
+                accepted = tracked.busy = True  # from here on, stop() lets the relaying session end itself
             except OSError as error:
                 victim_error = error_text(error)
                 return
             try:
                 upstream_sock = socket.create_connection(self.upstream, timeout=self.timeout)
-                self._track(upstream_sock, True)
                 no_delay(upstream_sock)
                 upstream = _TlsEnd(upstream_sock, self._upstream_context, server_side=False,
                                    server_hostname=self.upstream_hostname)
@@ -302,7 +250,6 @@ class ManInTheMiddle:
                     end.close()
                 elif sock is not None:
                     sock.close()
-                self._track(sock, False)
             with self._lock:
                 self.connections.append(RelayedConnection(accepted, victim_error, upstream_error,
                                                           bytes(recorded["victim"]), bytes(recorded["server"])))
@@ -330,7 +277,7 @@ class ManInTheMiddle:
             for sock in routes:
                 selector.register(sock, selectors.EVENT_READ)
             idle_since = time.monotonic()
-            while not self._stopping.is_set():
+            while not self._loop.stopping:
                 ready = selector.select(_POLL)
                 if not ready:
                     if time.monotonic() - idle_since > self.timeout:
