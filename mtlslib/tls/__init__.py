@@ -54,6 +54,7 @@ from .handshake import (
 )
 from .http import HttpResponse, Reply, https_request, parse_response
 from .https import ClientIdentity, Handler, HttpsService, Request, Response, whoami
+from .lifecycle import RunsOn, Service
 from .login import LoginRecord, LoginService, PasswordStore, login
 from .net import (
     DEFAULT_TIMEOUT,
@@ -81,8 +82,8 @@ __all__ = [
     "DEFAULT_TIMEOUT", "TLS_VERSIONS", "AcceptLoop", "AccessPolicy", "ClientIdentity", "ClientRun", "ClientUrlError",
     "Connection", "ConnectionSpec", "Decision", "Handler", "HandshakeResult", "HandshakeTrace", "HttpResponse",
     "HttpsService", "LoginRecord", "LoginService", "LoopbackServer", "MessageTap", "Observer", "OpenSSLEvent",
-    "PasswordStore", "PeerView", "PolicyError", "Reply", "Request", "Response", "Rule", "TlsVersion",
-    "TrackedConnection", "Trust", "authorizing_handler", "capture_handshake", "client_context", "close_connection",
+    "PasswordStore", "PeerView", "PolicyError", "Reply", "Request", "Response", "Rule", "RunsOn", "TlsVersion",
+    "Service", "TrackedConnection", "Trust", "authorizing_handler", "capture_handshake", "client_context", "close_connection",
     "connect", "curl", "dial", "drain_before_close", "error_text", "handshake", "https_get", "https_request",
     "listen", "load_crls", "load_trust", "login", "loopback_address", "negotiated_version", "no_delay",
     "openssl_s_client", "parse_response", "peer_certificate", "peer_view", "python_http_client", "python_urllib",

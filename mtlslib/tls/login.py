@@ -24,6 +24,7 @@ from mtlslib.pki import CertificateAuthority, IssuedCertificate, Trust
 from .contexts import client_context
 from .http import Reply, https_request
 from .https import HttpsService, Request, Response
+from .lifecycle import RunsOn
 from .net import DEFAULT_TIMEOUT
 
 __all__ = ["PBKDF2_ITERATIONS", "LoginRecord", "LoginService", "PasswordStore", "login"]
@@ -70,7 +71,7 @@ class LoginRecord:
     outcome: str
 
 
-class LoginService:
+class LoginService(RunsOn):
     """The staff login (``POST /login`` with ``username`` and ``password``) over HTTPS on 127.0.0.1.
 
     Without ``device_ca`` anybody may try a password. With ``device_ca``, the service runs mutual
@@ -86,7 +87,7 @@ class LoginService:
         self.certificate = certificate
         self.records: list[LoginRecord] = []
         self._lock = threading.Lock()
-        self.service = HttpsService(certificate, trust=device_ca, mutual=device_ca is not None,
+        self.inner = HttpsService(certificate, trust=device_ca, mutual=device_ca is not None,
                                     handler=self._handle, timeout=timeout)
 
     @property
@@ -98,23 +99,6 @@ class LoginService:
         """The first DNS name in the server certificate: the name clients ask for."""
         names = [n.split(":", 1)[1] for n in self.certificate.identities if n.startswith("DNS:")]
         return names[0] if names else "localhost"
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self.service.address
-
-    def start(self) -> "LoginService":
-        self.service.start()
-        return self
-
-    def stop(self) -> None:
-        self.service.stop()
-
-    def __enter__(self) -> "LoginService":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def _handle(self, request: Request) -> Response:
         if request.path.split("?", 1)[0] != "/login":

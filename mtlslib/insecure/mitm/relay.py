@@ -18,6 +18,7 @@ from mtlslib.pki import IssuedCertificate
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     AcceptLoop,
+    RunsOn,
     TrackedConnection,
     error_text,
     loopback_address,
@@ -161,7 +162,7 @@ class _TlsEnd:
             pass
 
 
-class ManInTheMiddle:
+class ManInTheMiddle(RunsOn):
     """A TLS relay on 127.0.0.1 that impersonates the server at ``upstream``.
 
     >>> with ManInTheMiddle(bank.address, attacker_certificate, upstream_hostname="www.bank.test") as mitm:
@@ -189,30 +190,16 @@ class ManInTheMiddle:
         certificate.configure_cert(self._victim_context)
         self._upstream_context = upstream_context or _unverified_client_context()
         # The package's one accept loop: a thread per victim, and stop() cuts what is still open.
-        self._loop = AcceptLoop(self._session, host=host, port=port, name="mtlslib-mitm")
+        self.inner = AcceptLoop(self._session, host=host, port=port, name="mtlslib-mitm")
         self._lock = threading.Lock()
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return self._loop.address
-
-    def start(self) -> "ManInTheMiddle":
-        self._loop.start()
-        return self
 
     def stop(self) -> None:
         """Stop accepting, cut the connections still open, join every thread, close every socket."""
         # A relaying session notices stop() within _POLL; one still in a handshake is cut.
-        self._loop.stop(handler_grace=self.timeout + 1)
-
-    def __enter__(self) -> "ManInTheMiddle":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        self.inner.stop(handler_grace=self.timeout + 1)
 
     def __repr__(self) -> str:
-        where = f"{self.address[0]}:{self.address[1]}" if self._loop.running else "stopped"
+        where = f"{self.address[0]}:{self.address[1]}" if self.inner.running else "stopped"
         return f"<ManInTheMiddle {where} -> {self.upstream[0]}:{self.upstream[1]}>"
 
     # -- inside ----------------------------------------------------------------------------
@@ -277,7 +264,7 @@ class ManInTheMiddle:
             for sock in routes:
                 selector.register(sock, selectors.EVENT_READ)
             idle_since = time.monotonic()
-            while not self._loop.stopping:
+            while not self.inner.stopping:
                 ready = selector.select(_POLL)
                 if not ready:
                     if time.monotonic() - idle_since > self.timeout:

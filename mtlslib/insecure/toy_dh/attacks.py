@@ -35,14 +35,18 @@ __all__ = ["AttackCost", "DiscreteLog", "GrowthFit", "ManInTheMiddle", "Measurem
 
 @dataclass(frozen=True)
 class DiscreteLog(Shown):
-    """An exponent x with g^x = target, and how many group operations it took to find it."""
+    """An exponent x with g^x = target, and how many group operations it took to find it in a
+    group of ``group_order`` elements (brute force needs up to that many; baby-step giant-step
+    about twice its square root)."""
 
     exponent: int
     operations: int
     method: str
+    group_order: int
 
     def __str__(self) -> str:
-        return f"x = {self.exponent}, found by {self.method} in {self.operations:,} operations"
+        return (f"x = {self.exponent}, found by {self.method} in {self.operations:,} operations "
+                f"(the group has {self.group_order:,} elements)")
 
 
 def brute_force_log(group: ToyGroup, target: int) -> DiscreteLog:
@@ -54,7 +58,7 @@ def brute_force_log(group: ToyGroup, target: int) -> DiscreteLog:
             raise ToyMathError(f"{target} is not a power of g = {group.g} modulo {p}")
         value = value * g % p
         exponent += 1
-    return DiscreteLog(exponent, exponent, "brute force")
+    return DiscreteLog(exponent, exponent, "brute force", group.order)
 
 
 def baby_step_giant_step(group: ToyGroup, target: int) -> DiscreteLog:
@@ -73,7 +77,7 @@ def baby_step_giant_step(group: ToyGroup, target: int) -> DiscreteLog:
     gamma = target
     for i in range(m):
         if gamma in baby:
-            return DiscreteLog((i * m + baby[gamma]) % order, m + i, "baby-step giant-step")
+            return DiscreteLog((i * m + baby[gamma]) % order, m + i, "baby-step giant-step", order)
         gamma = gamma * giant % p
     raise ToyMathError(f"{target} is not a power of g = {group.g} modulo {p}")
 

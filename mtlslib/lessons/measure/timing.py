@@ -284,14 +284,17 @@ def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable[Tra
 
 @dataclass(frozen=True)
 class SignatureCost(Shown):
-    """Median time of one signature and one verification with a key type, in microseconds."""
+    """Median time of one signature and one verification with a key type, in microseconds, over
+    ``repeats`` runs of each."""
 
     key_type: str
     sign_us: float
     verify_us: float
+    repeats: int
 
     def __str__(self) -> str:
-        return (f"{_KEY_LABELS[self.key_type]:<12} sign {self.sign_us:7.1f} us   verify {self.verify_us:7.1f} us")
+        return (f"{_KEY_LABELS[self.key_type]:<12} sign {self.sign_us:7.1f} us   verify {self.verify_us:7.1f} us"
+                f"   (medians of {self.repeats} runs)")
 
 
 def signature_costs(key_types: Sequence[str] = ("ecdsa-p256", "rsa-2048", "ed25519"), *,
@@ -307,7 +310,7 @@ def signature_costs(key_types: Sequence[str] = ("ecdsa-p256", "rsa-2048", "ed255
         sign, verify = _signer(key_type)
         signature = sign(message)
         rows.append(SignatureCost(key_type, _median_us(lambda: sign(message), repeats),
-                                  _median_us(lambda: verify(signature, message), repeats)))
+                                  _median_us(lambda: verify(signature, message), repeats), repeats))
     return rows
 
 
