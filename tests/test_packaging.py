@@ -57,3 +57,16 @@ def test_the_version_lives_in_one_place():
     hits = [path for path in ROOT.glob("**/*.py") if ".venv" not in path.parts
             and re.search(r"__version__\s*=", path.read_text())]
     assert [path.relative_to(ROOT).as_posix() for path in hits] == ["mtlslib/__init__.py"]
+
+
+def test_binder_and_jupyterhub_images_get_the_python_the_course_is_tested_on():
+    # repo2docker reads runtime.txt as "python-X.Y" and otherwise picks its own default Python,
+    # which moves with every repo2docker release: pin it to a version this suite runs on.
+    runtime = (ROOT / "runtime.txt").read_text().strip()
+    match = re.fullmatch(r"python-(\d+)\.(\d+)", runtime)
+    assert match, f"runtime.txt must read python-X.Y, not {runtime!r}"
+    version = tuple(int(part) for part in match.groups())
+    requires = re.search(r">=\s*(\d+)\.(\d+)", PYPROJECT["project"]["requires-python"])
+    minimum = tuple(int(part) for part in requires.groups())
+    assert version >= minimum
+    assert f"Python {version[0]}.{version[1]}" in (ROOT / "README.md").read_text()
