@@ -12,6 +12,7 @@ import ipaddress
 import json
 import os
 import ssl
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,7 @@ from mtlslib.pki import (
     VALIDITY_PRESETS,
     CertificateAuthority,
     IssuedCertificate,
+    SslFiles,
     describe,
     key_type_of,
     load_pkcs12,
@@ -944,3 +946,17 @@ def test_describe_cas_and_rsa_keys():
     assert fields["signature"] == "ecdsa-with-SHA384"
     long_uri = issuing.issue_client("spiffe://example.test/" + "s" * 64)
     assert describe_fields(long_uri.describe())["subject"] == "(empty)"
+
+
+def test_ssl_files_hold_their_bytes_for_ssl_and_leave_nothing_behind(tmp_path):
+    with SslFiles(cert=b"certificate", key=b"private key", keylog=b"") as paths:
+        assert Path(paths["cert"]).read_bytes() == b"certificate"
+        assert Path(paths["key"]).read_bytes() == b"private key"
+        if sys.platform == "linux":  # anonymous memory: the private key never reaches a disk
+            assert all(path.startswith("/proc/self/fd/") for path in paths.values())
+        else:
+            assert stat.S_IMODE(os.stat(paths["key"]).st_mode) == 0o600
+        with open(paths["keylog"], "a") as keylog:  # as ssl appends its key log
+            keylog.write("CLIENT_RANDOM 00 11\n")
+        assert Path(paths["keylog"]).read_text() == "CLIENT_RANDOM 00 11\n"
+    assert not any(Path(path).exists() and Path(path).read_bytes() == b"private key" for path in paths.values())

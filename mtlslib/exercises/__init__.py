@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import ExerciseIncorrect, ExerciseNotDone, MtlsLibError
-from ..pki import CertificateAuthority, TemporaryPemFiles
+from ..pki import CertificateAuthority, SslFiles
 
 __all__ = ["ExerciseIncorrect", "ExerciseNotDone", "attempt", "default_roots_are", "expect", "well_done"]
 
@@ -71,7 +71,7 @@ def default_roots_are(ca: CertificateAuthority) -> Iterator[None]:
     defaults = ssl.get_default_verify_paths()
     names = (defaults.openssl_cafile_env, defaults.openssl_capath_env)
     saved = {name: os.environ.get(name) for name in names}
-    with TemporaryPemFiles(**{"public-roots.pem": ca.cert_pem}) as paths:
+    with SslFiles(**{"public-roots.pem": ca.cert_pem}) as paths:
         os.environ[defaults.openssl_cafile_env] = paths["public-roots.pem"]
         os.environ[defaults.openssl_capath_env] = str(Path(paths["public-roots.pem"]).parent)  # no hashed links
         try:

@@ -23,7 +23,7 @@ from .files import (
     MAX_INPUT_BYTES,
     PARSE_ERRORS,
     Password,
-    TemporaryPemFiles,
+    SslFiles,
     certificate_pem,
     check_key_matches,
     load_pem_certificates,
@@ -70,7 +70,7 @@ from .trust import Trust, trust_anchors, trust_pem
 __all__ = [
     "KEY_TYPES", "KEY_USAGE_NAMES", "LOOPBACK_NETWORKS", "MAX_INPUT_BYTES", "RESERVED_DOMAINS", "OID_NAMES",
     "PARSE_ERRORS", "VALIDITY_PRESETS", "CertificateAndKey", "CertificateAuthority", "CertificateLike",
-    "IssuedCertificate", "Password", "Seed", "SeedStream", "TemporaryPemFiles", "Tlv", "Trust", "Validity",
+    "IssuedCertificate", "Password", "Seed", "SeedStream", "SslFiles", "Tlv", "Trust", "Validity",
     "as_certificate", "authority_key_identifier_for", "ca_subject", "certificate_pem", "check_key_matches",
     "check_key_type", "check_path_length", "decode_oid", "describe", "encode", "encode_length", "extension",
     "fingerprint", "format_general_name", "general_name", "is_ip_address", "is_probable_prime", "is_reserved",

@@ -26,7 +26,7 @@ from mtlslib.errors import CertificateLoadError, UsageError
 # not a ValueError).
 PARSE_ERRORS = (ValueError, x509.InvalidVersion)
 
-__all__ = ["MAX_INPUT_BYTES", "PARSE_ERRORS", "Password", "TemporaryPemFiles", "certificate_pem", "check_key_matches",
+__all__ = ["MAX_INPUT_BYTES", "PARSE_ERRORS", "Password", "SslFiles", "certificate_pem", "check_key_matches",
            "load_pem_certificates", "load_pem_pair", "load_pem_private_key", "password_bytes", "private_key_pem",
            "read_file", "slug", "staged_directory", "write_file", "write_private_file"]
 
@@ -238,13 +238,27 @@ def load_pem_pair(cert_file, key_file, password: Password = None):
     return certs[0], key, certs[1:]
 
 
-class TemporaryPemFiles:
-    """PEM bytes on disk just long enough for ``ssl`` (which only loads files) to read them."""
+class SslFiles:
+    """Bytes as files just long enough for ``ssl``, which reads certificates, keys, CRLs and trust
+    stores only from files, and writes its key log only to one.
+
+    >>> with SslFiles(cert=chain_pem, key=key_pem) as paths:
+    ...     context.load_cert_chain(paths["cert"], paths["key"])
+
+    On Linux the files are anonymous memory files (``memfd_create``) named through
+    ``/proc/self/fd``: nothing touches the disk, the private key included, and nothing is left
+    behind if the process dies. Elsewhere they are 0600 files in a fresh private folder, removed
+    on exit. Read a file back (a key log) through its path before the block ends.
+    """
 
     def __init__(self, **contents: bytes):
         self._contents = contents
+        self._fds: list[int] = []
+        self._dir: tempfile.TemporaryDirectory | None = None
 
     def __enter__(self) -> dict[str, str]:
+        if _MEMORY_FILES:
+            return {name: self._memory_file(name, data) for name, data in self._contents.items()}
         self._dir = tempfile.TemporaryDirectory(prefix="mtlslib-")
         paths = {}
         for name, data in self._contents.items():
@@ -257,5 +271,22 @@ class TemporaryPemFiles:
             paths[name] = str(path)
         return paths
 
+    def _memory_file(self, name: str, data: bytes) -> str:
+        fd = os.memfd_create(f"mtlslib-{name}", os.MFD_CLOEXEC)
+        self._fds.append(fd)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        return f"/proc/self/fd/{fd}"
+
     def __exit__(self, *exc) -> None:
-        self._dir.cleanup()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds.clear()
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+
+# Anonymous memory files reachable by a path: Linux with /proc mounted.
+_MEMORY_FILES = hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd")

@@ -17,7 +17,7 @@ from .describe import describe
 from .files import (
     PARSE_ERRORS,
     Password,
-    TemporaryPemFiles,
+    SslFiles,
     certificate_pem,
     check_key_matches,
     load_pem_pair,
@@ -87,7 +87,7 @@ class CertificateAndKey:
 
     def configure_cert(self, ctx: ssl.SSLContext) -> None:
         """Make ``ctx`` present this certificate, its chain and key."""
-        with TemporaryPemFiles(cert=self.chain_pem, key=self.key_pem) as files:
+        with SslFiles(cert=self.chain_pem, key=self.key_pem) as files:
             ctx.load_cert_chain(files["cert"], files["key"])
 
     def _default_stem(self) -> str:  # pragma: no cover - overridden

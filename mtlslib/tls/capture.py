@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from mtlslib.display import Shown
 from mtlslib.errors import HandshakeTimeout
-from mtlslib.pki import IssuedCertificate, Trust
+from mtlslib.pki import IssuedCertificate, SslFiles, Trust
 from mtlslib.wire import Conversation, decode_conversation, negotiated_group
 from mtlslib.wire.constants import ALERT_DESCRIPTIONS, HANDSHAKE_TYPES, name_of
 
@@ -151,8 +150,8 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
     chunks: list[tuple[str, bytes]] = []
     timeout = spec.timeout
 
-    with tempfile.TemporaryDirectory(prefix="mtlslib-") as keylog_dir:
-        keylog_path = Path(keylog_dir) / "keylog.txt"
+    with SslFiles(keylog=b"") as paths:
+        keylog_path = Path(paths["keylog"])
         client_ctx.keylog_filename = str(keylog_path)  # one side only, or every line appears twice
         with listen("127.0.0.1", 0, backlog=1) as listener:
             listener.settimeout(timeout)
@@ -166,7 +165,8 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
                 thread.join(timeout * 2 + 1)
         if thread.is_alive():  # pragma: no cover - every server step has its own timeout
             raise HandshakeTimeout(f"the capture server thread did not finish within {timeout * 2 + 1:.0f} s")
-        keylog = keylog_path.read_text() if keylog_path.exists() else ""
+        keylog = keylog_path.read_text()
+        client_ctx.keylog_filename = None  # closes ssl's handle on the file
 
     server_view = _with_alerts(server_side["view"], server_recorder.events)
     client_view = _with_alerts(client_view, client_recorder.events)

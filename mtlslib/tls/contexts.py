@@ -16,7 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from mtlslib.errors import CertificateLoadError, PurposeError, UsageError
 from mtlslib.pki import (
     IssuedCertificate,
-    TemporaryPemFiles,
+    SslFiles,
     Trust,
     extension,
     trust_pem,
@@ -83,7 +83,7 @@ def load_crls(ctx: ssl.SSLContext, crls: Union[bytes, x509.CertificateRevocation
                              f"not {type(item).__name__}")
     if not pem:
         raise UsageError("no CRL given: pass ca.crl_pem, ca.crl or a list of them")
-    with TemporaryPemFiles(**{"crls.pem": pem}) as paths:
+    with SslFiles(**{"crls.pem": pem}) as paths:
         try:
             ctx.load_verify_locations(cafile=paths["crls.pem"])
         except ssl.SSLError as error:
