@@ -176,6 +176,20 @@ def test_tls13_has_one_round_trip_with_or_without_a_client_certificate(traffic):
     assert (tls12.round_trips, mtls12.round_trips) == (2, 2)
 
 
+def test_tls12_sends_two_flights_each_way_and_tls13_one_from_the_server(traffic):
+    _tls13, mtls13, tls12, mtls12 = traffic
+    assert [sender for sender, _ in mtls13.flights] == ["client", "server", "client"]
+    assert mtls13.flights[2] == ("client", ("ChangeCipherSpec", "Certificate", "CertificateVerify", "Finished"))
+    assert [sender for sender, _ in mtls12.flights] == ["client", "server", "client", "server"]
+    assert mtls12.flights[1][1][-1] == "ServerHelloDone"
+    assert mtls12.flights[2] == ("client", ("Certificate", "ClientKeyExchange", "CertificateVerify",
+                                            "ChangeCipherSpec", "Finished"))
+    assert mtls12.flights[3] == ("server", ("NewSessionTicket", "ChangeCipherSpec", "Finished"))
+    # without a client certificate the same flights, less the client's two messages and the request
+    assert tls12.flights[2] == ("client", ("ClientKeyExchange", "ChangeCipherSpec", "Finished"))
+    assert measure.Traffic(False, "1.3", (), (), 0, 0, 1).flights == ()
+
+
 def test_mutual_tls_adds_certificate_request_certificate_and_certificate_verify(traffic):
     tls13, mtls13, tls12, mtls12 = traffic
     assert tls13.messages("client") == ("ClientHello", "Finished")

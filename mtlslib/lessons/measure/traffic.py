@@ -1,8 +1,9 @@
 """What mutual TLS costs on the wire: handshake messages, bytes and round trips, and CRL sizes.
 
 * :func:`handshake_traffic` counts, from a :func:`~mtlslib.tls.capture_handshake` trace, the
-  messages and bytes each side sent before any application data, and the round trips the client
-  waited for; :func:`compare_traffic` does it for TLS and mutual TLS in each version.
+  messages and bytes each side sent before any application data, the flights up to the client's
+  request and the round trips the client waited for; :func:`compare_traffic` does it for TLS and
+  mutual TLS in each version.
 * :func:`crl_sizes` measures the CRL every revocation-checking server must download.
 """
 
@@ -37,6 +38,9 @@ class Traffic(Shown):
     server_bytes: int
     round_trips: int
     """Times the client had to wait for the server before it could send its request."""
+    flights: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(sender, names of what it sent in a row, ChangeCipherSpec included) for each flight up to the
+    client's first application data: a flight ends when the other side speaks."""
 
     @property
     def label(self) -> str:
@@ -99,6 +103,7 @@ def handshake_traffic(trace: HandshakeTrace) -> Traffic:
                          "count the traffic of a successful one")
     first_data: dict[str, int] = {}
     messages: dict[str, list[tuple[str, int]]] = {"client": [], "server": []}
+    flights: list[tuple[str, list[str]]] = []
     round_trips, previous = 0, "client"
     for message in conversation.messages:
         sender = message.sender
@@ -106,6 +111,11 @@ def handshake_traffic(trace: HandshakeTrace) -> Traffic:
             isinstance(message.payload, OpaqueRecord) and message.payload.content_type == 23)
         if is_data:
             first_data.setdefault(sender, message.record_offset)
+        elif "client" not in first_data:
+            if flights and flights[-1][0] == sender:
+                flights[-1][1].append(message.name)
+            else:
+                flights.append((sender, [message.name]))
         if sender in first_data:
             continue
         if "client" not in first_data and sender == "server" and previous == "client":
@@ -119,7 +129,8 @@ def handshake_traffic(trace: HandshakeTrace) -> Traffic:
              for sender in ("client", "server")}
     version = trace.result.tls_version
     return Traffic(trace.result.mutual, version, tuple(messages["client"]), tuple(messages["server"]),
-                   sizes["client"], sizes["server"], round_trips)
+                   sizes["client"], sizes["server"], round_trips,
+                   tuple((sender, tuple(names)) for sender, names in flights))
 
 
 def compare_traffic(server: IssuedCertificate, client: IssuedCertificate, *, trust: Trust,
