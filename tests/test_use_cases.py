@@ -4,11 +4,13 @@ mtlslib.insecure.credential_stuffing); and the one HTTP response parser of mtlsl
 
 from __future__ import annotations
 
+import datetime as _dt
 import http.client
 import socket
 import ssl
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 import mtlslib.lessons.use_cases as use_cases
 from mtlslib.errors import (
@@ -97,6 +99,72 @@ def test_an_organisation_has_one_certificate_per_workload(partners):
 def test_requests_go_to_loopback_only(partners):
     with pytest.raises(NotLoopbackError):
         https_request(("192.0.2.1", 443), client_context(partners[0].ca))
+
+
+# -- revocation between partners -------------------------------------------------------------
+
+STALE = (_dt.datetime(2025, 6, 1, tzinfo=_dt.timezone.utc), _dt.datetime(2025, 6, 8, tzinfo=_dt.timezone.utc))
+
+
+@pytest.fixture
+def revoking_partners():
+    """Fresh organisations for every test: revoking changes the partner for good."""
+    acme = Organisation.create("Acme", "acme.test", seed="acme revocation")
+    globex = Organisation.create("Globex", "globex.test", seed="globex revocation")
+    globex.revoke("restocking")
+    return acme, globex
+
+
+def _calls(acme, globex, **service_options):
+    log: list[str] = []
+    with acme.partner_service(globex, log=log.append, **service_options) as api:
+        replies = {name: globex.call(api, acme, workload=name) for name in ("purchasing", "restocking")}
+    return replies, [line.split(" ", 1)[1] for line in log]
+
+
+def test_without_the_partners_crl_a_revoked_workload_still_gets_in(revoking_partners):
+    replies, _ = _calls(*revoking_partners)
+    assert replies["purchasing"].ok and replies["restocking"].ok
+
+
+def test_with_the_partners_crl_the_revoked_workload_is_refused_and_the_other_served(revoking_partners):
+    acme, globex = revoking_partners
+    for crl in (globex.published_crl(), globex.ca.crl_pem):
+        replies, log = _calls(acme, globex, crl=crl)
+        assert replies["purchasing"].ok and "hello spiffe://globex.test/purchasing" in replies["purchasing"].text
+        assert replies["restocking"].status is None
+        assert "sslv3 alert certificate revoked" in replies["restocking"].refused
+        assert "TLS handshake failed: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: " \
+               "certificate revoked" in log
+
+
+def test_a_crl_past_its_next_update_refuses_every_workload(revoking_partners):
+    acme, globex = revoking_partners
+    replies, log = _calls(acme, globex, crl=globex.published_crl(valid=STALE))
+    assert all("alert certificate expired" in (reply.refused or "") for reply in replies.values())
+    assert sum("certificate verify failed: CRL has expired" in line for line in log) == 2
+
+
+def test_a_crl_from_another_ca_is_no_crl_of_the_partner_and_refuses_everyone(revoking_partners):
+    acme, globex = revoking_partners
+    replies, log = _calls(acme, globex, crl=acme.published_crl())
+    assert all(reply.refused for reply in replies.values())
+    assert sum("unable to get certificate CRL" in line for line in log) == 2
+
+
+def test_the_published_crl_lists_the_revoked_workload_signed_by_its_ca(revoking_partners):
+    _acme, globex = revoking_partners
+    restocking = globex.workload("restocking").certificate
+    for crl in (globex.published_crl(), globex.published_crl(valid=STALE)):
+        assert crl.is_signature_valid(globex.ca.certificate.public_key())
+        assert [entry.serial_number for entry in crl] == [restocking.serial_number]
+        assert crl.get_revoked_certificate_by_serial_number(globex.workload("purchasing").certificate.serial_number) \
+            is None
+    stale = globex.published_crl(valid=STALE)
+    assert (stale.last_update_utc, stale.next_update_utc) == STALE
+    assert stale.public_bytes(Encoding.DER) == globex.published_crl(valid=STALE).public_bytes(Encoding.DER)
+    globex.revoke("restocking")  # twice changes nothing
+    assert len(globex.published_crl()) == 1
 
 
 # -- the login service ---------------------------------------------------------------------

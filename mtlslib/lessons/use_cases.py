@@ -3,7 +3,9 @@ service with and without client certificates.
 
 * :class:`Organisation` -- a company with its own root CA, an API server certificate and
   workload (client) certificates; :meth:`Organisation.partner_service` is an HTTPS service that
-  accepts only a partner's client certificates, :meth:`Organisation.call` calls one.
+  accepts only a partner's client certificates (and, given the partner's CRL, none it revoked),
+  :meth:`Organisation.call` calls one; :meth:`Organisation.revoke` and
+  :meth:`Organisation.published_crl` are the partner's side of revocation.
 * :class:`PasswordStore` and :class:`LoginService` (from :mod:`mtlslib.tls`) -- a login form (``POST /login``) that checks
   salted password hashes, protected by the password alone or, with ``device_ca=``, also by mutual
   TLS with one device certificate per employee.
@@ -16,11 +18,15 @@ Nothing here attacks anything; the credential-stuffing bot lives in
 
 from __future__ import annotations
 
+import datetime as _dt
+import ssl
 from functools import cached_property
-from typing import Callable
+from typing import Callable, Union
+
+from cryptography import x509
 
 from mtlslib.errors import ProfileError
-from mtlslib.pki import CertificateAuthority, IssuedCertificate
+from mtlslib.pki import CertificateAuthority, IssuedCertificate, sign
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     HttpsService,
@@ -32,6 +38,7 @@ from mtlslib.tls import (
     Response,
     client_context,
     https_request,
+    load_crls,
     login,
 )
 
@@ -78,13 +85,47 @@ class Organisation:
             self._workloads[name] = self.ca.issue_client(f"spiffe://{self.domain}/{name}")
         return self._workloads[name]
 
-    def partner_service(self, partner: "Organisation", *, handler: Callable[[Request], Response] | None = None,
+    def revoke(self, workload: str) -> None:
+        """Revoke the certificate of one of this organisation's programs (its key has leaked): its
+        serial number goes on this organisation's CRL. Partners learn of it only from that CRL."""
+        self.ca.revoke(self.workload(workload), x509.ReasonFlags.key_compromise)
+
+    def published_crl(self, *, valid: tuple[_dt.datetime, _dt.datetime] | None = None
+                      ) -> x509.CertificateRevocationList:
+        """The CRL this organisation publishes for its partners: every workload certificate revoked
+        so far, signed by its CA, so it may travel over any channel. ``valid`` (thisUpdate,
+        nextUpdate) re-dates it, e.g. as the copy a partner fetched and then never refreshed."""
+        current = self.ca.crl
+        if valid is None:
+            return current
+        this_update, next_update = valid
+        builder = (x509.CertificateRevocationListBuilder().issuer_name(current.issuer)
+                   .last_update(this_update).next_update(next_update))
+        for extension in current.extensions:
+            builder = builder.add_extension(extension.value, extension.critical)
+        for entry in current:
+            builder = builder.add_revoked_certificate(entry)
+        return sign(builder, self.ca.private_key, deterministic=True)
+
+    def partner_service(self, partner: "Organisation", *, crl: Union[bytes, x509.CertificateRevocationList, None] = None,
+                        handler: Callable[[Request], Response] | None = None,
                         log: Callable[[str], None] | None = None, timeout: float = DEFAULT_TIMEOUT) -> HttpsService:
         """This organisation's API for ``partner``: mutual TLS that trusts *only* the partner's CA
         for client certificates (start it with ``with``). ``log`` receives the server's side of
-        every refusal and request."""
-        return HttpsService(self.server_certificate, trust=partner.ca, mutual=True,
-                            handler=handler or self.order_desk, log=log, timeout=timeout)
+        every refusal and request.
+
+        Without ``crl`` the API checks no revocation at all: a certificate the partner revoked still
+        gets in. With the partner's CRL (:meth:`published_crl`, or its PEM), OpenSSL checks every
+        client certificate against it (``VERIFY_CRL_CHECK_LEAF``): a revoked one is refused
+        ("certificate revoked"), and once the CRL's nextUpdate has passed, every one ("CRL has
+        expired"). The CRL is a snapshot: to learn of later revocations, start the API again with
+        a fresh one."""
+        service = HttpsService(self.server_certificate, trust=partner.ca, mutual=True,
+                               handler=handler or self.order_desk, log=log, timeout=timeout)
+        if crl is not None:
+            load_crls(service.context, crl)
+            service.context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+        return service
 
     def order_desk(self, request: Request) -> Response:
         """The API's application: it greets the verified client (the handshake already kept out
