@@ -31,6 +31,15 @@ def _finite_field_bits(modulus_bits: int) -> int:
     return 0
 
 
+def _curve_bits(order_bits: int) -> int:
+    # OpenSSL's ec_security_bits: steps by the size of the group order, half of it below 160 bits
+    # (so P-192 rates 80, not 96, and P-521 rates 256).
+    for bits, strength in ((512, 256), (384, 192), (256, 128), (224, 112), (160, 80)):
+        if order_bits >= bits:
+            return strength
+    return order_bits // 2
+
+
 def key_description(key) -> tuple[str, int]:
     """('RSA-2048', security bits) as OpenSSL rates keys."""
     if isinstance(key, rsa.RSAPublicKey):
@@ -38,7 +47,7 @@ def key_description(key) -> tuple[str, int]:
     if isinstance(key, dsa.DSAPublicKey):
         return f"DSA-{key.key_size}", _finite_field_bits(key.key_size)
     if isinstance(key, ec.EllipticCurvePublicKey):
-        return f"ECDSA {key.curve.name}", key.curve.key_size // 2
+        return f"ECDSA {key.curve.name}", _curve_bits(key.curve.key_size)  # the NIST curves' orders are as long as p
     if isinstance(key, ed25519.Ed25519PublicKey):
         return "Ed25519", 128
     if isinstance(key, ed448.Ed448PublicKey):

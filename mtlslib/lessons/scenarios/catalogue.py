@@ -44,8 +44,8 @@ CATALOGUE: tuple[Scenario, ...] = (
              setups.untrusted_root, cryptography=False, badssl="untrusted-root"),
     Scenario("incomplete-chain", "The server forgets to send its intermediate", "server", "trust",
              "The client trusts the root, but the server sends only its own certificate: without the issuing "
-             "CA, no path reaches the root. (Browsers sometimes fetch the missing intermediate; OpenSSL never "
-             "does.)", Expected("client", "unable to get local issuer certificate", "unknown ca"),
+             "CA, no path reaches the root. (Chrome and Safari fetch it from the AIA extension, and Firefox "
+             "preloads the intermediates listed in the CCADB; OpenSSL does neither.)", Expected("client", "unable to get local issuer certificate", "unknown ca"),
              setups.incomplete_chain, cryptography=False, badssl="incomplete-chain"),
     Scenario("intermediate-anchor", "The client trusts only the intermediate", "server", "trust",
              "The client's trust store holds the issuing CA but not its root. OpenSSL insists that a path end "
@@ -56,7 +56,8 @@ CATALOGUE: tuple[Scenario, ...] = (
                           "OpenSSL does so only with VERIFY_X509_PARTIAL_CHAIN."),
     Scenario("partial-chain", "The same, with VERIFY_X509_PARTIAL_CHAIN", "server", "trust",
              "The flag lets a path end at any certificate in the trust store, here the intermediate: accepted. "
-             "Pinning an intermediate this way is legitimate; the flag is on by default from Python 3.13.",
+             "Pinning an intermediate this way is legitimate. From Python 3.13, ssl.create_default_context() "
+             "sets it (with VERIFY_X509_STRICT); a bare SSLContext(PROTOCOL_TLS_CLIENT) does not.",
              Expected(), setups.intermediate_anchor(True), cryptography=True),
     # -- time ----------------------------------------------------------------------------
     Scenario("expired", "The server's certificate has expired", "server", "time",
@@ -151,7 +152,8 @@ CATALOGUE: tuple[Scenario, ...] = (
                           "the leaf's own key signs only the handshake, so it lets a 1024-bit leaf key through. "
                           "OpenSSL's security level applies to every key in the chain."),
     Scenario("sha1", "A SHA-1 signature", "server", "strength",
-             "SHA-1 collisions are practical since 2017. cryptography refuses to sign with it (this one was "
+             "SHA-1 collisions are practical since 2017, and chosen-prefix collisions, which make certificate "
+             "signatures forgeable, since 2020. cryptography refuses to sign with it (this one was "
              "signed by hand); OpenSSL refuses to load it at level 2.",
              Expected("server", "ca md too weak", stage="load"), setups.weak("sha1", None), cryptography=None,
              cryptography_note="the server never presents it"),
