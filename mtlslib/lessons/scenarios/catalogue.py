@@ -44,8 +44,9 @@ CATALOGUE: tuple[Scenario, ...] = (
              setups.untrusted_root, cryptography=False, badssl="untrusted-root"),
     Scenario("incomplete-chain", "The server forgets to send its intermediate", "server", "trust",
              "The client trusts the root, but the server sends only its own certificate: without the issuing "
-             "CA, no path reaches the root. (Chrome and Safari fetch it from the AIA extension, and Firefox "
-             "preloads the intermediates listed in the CCADB; OpenSSL does neither.)", Expected("client", "unable to get local issuer certificate", "unknown ca"),
+             "CA, no path reaches the root. (Chrome, Edge and Safari fetch a public server's missing "
+             "intermediate from the AIA extension, and Firefox preloads those listed in the CCADB; OpenSSL does "
+             "neither.)", Expected("client", "unable to get local issuer certificate", "unknown ca"),
              setups.incomplete_chain, cryptography=False, badssl="incomplete-chain"),
     Scenario("intermediate-anchor", "The client trusts only the intermediate", "server", "trust",
              "The client's trust store holds the issuing CA but not its root. OpenSSL insists that a path end "
@@ -154,7 +155,7 @@ CATALOGUE: tuple[Scenario, ...] = (
     Scenario("sha1", "A SHA-1 signature", "server", "strength",
              "SHA-1 collisions are practical since 2017, and chosen-prefix collisions, which make certificate "
              "signatures forgeable, since 2020. cryptography refuses to sign with it (this one was "
-             "signed by hand); OpenSSL refuses to load it at level 2.",
+             "signed by hand); OpenSSL 3 refuses to load it from security level 1 up.",
              Expected("server", "ca md too weak", stage="load"), setups.weak("sha1", None), cryptography=None,
              cryptography_note="the server never presents it"),
     Scenario("sha1-seclevel-0", "The same, served at security level 0", "server", "strength",
