@@ -450,8 +450,8 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
             who = self.client.name or "a client certificate without subjectAltName"
         status = getattr(code, "value", code)
         why = f" request not complete within {self.service.timeout:g} s" if status == 408 else ""
-        self.service._log(f'{self.address_string()}:{self.client_address[1]} "{self.requestline}" '
-                          f"{status}{why} ({who})")
+        request = f'"{self.requestline}"' if self.requestline else "(no complete request line)"
+        self.service._log(f"{self.address_string()}:{self.client_address[1]} {request} {status}{why} ({who})")
 
     def log_message(self, format, *args) -> None:
         if self._reader.expired:
