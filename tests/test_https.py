@@ -430,6 +430,23 @@ def test_a_handshake_sent_a_byte_at_a_time_is_cut_at_its_deadline(server_cert, a
     assert any("TLS handshake failed: timed out" in line for line in log), log
 
 
+@pytest.mark.parametrize("cut_short", [
+    b"GET / HTTP/1.1\r\nHost: localhost\r\n",  # headers without their blank line
+    b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nuser=",  # half a body
+], ids=["headers", "body"])
+def test_a_request_the_client_cuts_short_is_not_answered(server_cert, anonymous_context, cut_short):
+    # http.server would take the end of the stream for the end of the headers, and a short body
+    # for the whole one: the handler must see neither.
+    handler, seen = recording()
+    with HttpsService(server_cert, timeout=DEADLINE, handler=handler) as service:
+        with anonymous_context.wrap_socket(socket.create_connection(service.address, timeout=10),
+                                           server_hostname="localhost") as tls:
+            tls.sendall(cut_short)
+            tls.unwrap().shutdown(socket.SHUT_WR)  # close_notify, then the TCP FIN: "I am done"
+            assert tls.recv(4096) == b""
+    assert seen == []
+
+
 # --------------------------------------------------------------------------------------------
 # The log: what clients send cannot drive the terminal
 

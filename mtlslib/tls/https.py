@@ -333,6 +333,7 @@ class _DeadlineReader(io.RawIOBase):
         self.deadline: float | None = time.monotonic() + timeout  # the first request starts now, after the handshake
         self.received = 0  # bytes of the current request read so far
         self.expired = False  # whether the current request missed its deadline
+        self.ended = False  # whether the client closed its side during the current request
 
     def readable(self) -> bool:
         return True
@@ -340,7 +341,7 @@ class _DeadlineReader(io.RawIOBase):
     def next_request(self) -> None:
         """A kept-alive connection waits idle for up to ``timeout``; the next request's deadline
         starts with its first byte."""
-        self.deadline, self.received, self.expired = None, 0, False
+        self.deadline, self.received, self.expired, self.ended = None, 0, False, False
 
     def readinto(self, buffer) -> int:
         idle = self.deadline is None
@@ -360,6 +361,7 @@ class _DeadlineReader(io.RawIOBase):
         if idle:
             self.deadline = time.monotonic() + self._timeout
         self.received += count
+        self.ended = self.ended or count == 0
         return count
 
 
@@ -395,6 +397,11 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         return "mtlslib"
 
     def _dispatch(self) -> None:
+        # http.server takes the end of the stream for the end of the headers: a request cut short
+        # by a client that went away is not a request to answer.
+        if self._reader.ended:
+            self.close_connection = True
+            return
         body = self._read_body()
         if body is None:
             return
@@ -426,7 +433,11 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         if int(length) > MAX_BODY_BYTES:
             self._send(Response(413, f"request body over {MAX_BODY_BYTES} bytes\n"))
             return None
-        return self.rfile.read(int(length))
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):  # the client went away in the middle of its body
+            self.close_connection = True
+            return None
+        return body
 
     def _send(self, response: Response) -> None:
         body = response.body.encode() if isinstance(response.body, str) else response.body
