@@ -264,8 +264,10 @@ class HttpsService:
         host, names = self._url_host(), san_entries(self.certificate.certificate)
         if f"IP:{host}" in names or f"DNS:{host}" in names:
             return host
-        candidates = [n for n in names if n == "DNS:localhost"] + [n for n in names if n.startswith("DNS:")]
-        return (candidates + [n for n in names if n.startswith("IP:")] + [f"IP:{host}"])[0].partition(":")[2]
+        if "DNS:localhost" in names:
+            return "localhost"
+        others = [n for n in names if n.startswith("DNS:")] + [n for n in names if n.startswith("IP:")]
+        return others[0].partition(":")[2] if others else host
 
     def _url_host(self) -> str:
         names = san_entries(self.certificate.certificate)
