@@ -27,6 +27,7 @@ import signal
 import ssl
 import sys
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -44,7 +45,14 @@ from mtlslib.pki import (
     trust_pem,
     write_file,
 )
-from mtlslib.tls import HttpsService, capture_handshake, error_text, handshake
+from mtlslib.tls import (
+    DEFAULT_TIMEOUT,
+    HttpsService,
+    capture_handshake,
+    error_text,
+    handshake,
+)
+from mtlslib.tls.https import DEFAULT_MAX_CONNECTIONS
 from mtlslib.verification import explain, load_crls
 
 __all__ = ["DEFAULT_P12_PASSWORD", "build_parser", "main"]
@@ -183,7 +191,11 @@ def _add_serve(subparsers) -> None:
     parser = subparsers.add_parser(
         "serve", help="serve HTTPS on 127.0.0.1 with the files in DIR; each response names the client",
         description="Serve HTTPS on a loopback address with DIR/server.pem and DIR/server.key (as written by "
-                    "`pki`). Every GET answers with who the client is. Stop with Ctrl-C.")
+                    "`pki`). Every GET answers with who the client is. Stop with Ctrl-C. "
+                    f"Limits: a client has {DEFAULT_TIMEOUT:g} s to finish its TLS handshake and {DEFAULT_TIMEOUT:g} s "
+                    "for its request (request line, headers and body, counted from the end of the handshake), "
+                    f"else 408 and the connection closes; at most {DEFAULT_MAX_CONNECTIONS} connections are served "
+                    "at once, and further clients wait in the listen queue.")
     parser.add_argument("dir", metavar="DIR", help="the directory `pki` wrote")
     parser.add_argument("--mtls", action="store_true",
                         help="require a client certificate issued under DIR/root-ca.pem (mutual TLS)")
@@ -232,7 +244,12 @@ def _run_serve(args) -> int:
             mode = (f"mutual TLS: client certificates issued under {directory / 'root-ca.pem'} required"
                     if args.mtls else "TLS: no client certificate requested")
             print(f"serving {service.url} ({mode})", flush=True)
-            print(f"try: {_curl_command(directory, service.url, args.mtls)}", flush=True)
+            if _checks_another_name(service):
+                host = service.address[0]
+                print(f"note: {cert_file} does not name {host}: a client connects to {host} but checks the name "
+                      f"{service.server_name}, as the command below does (or write a certificate that names "
+                      f"{host}: python -m mtlslib pki NEWDIR --server {host})", flush=True)
+            print(f"try: {_curl_command(directory, service, args.mtls)}", flush=True)
             print("stop with Ctrl-C", flush=True)
             threading.Event().wait()
         finally:
@@ -253,13 +270,29 @@ def _listen_problem(host: str, port: int, error: OSError) -> str:
     return f"{where}: cannot listen there ({error.strerror})"
 
 
-def _curl_command(directory: Path, url: str, mtls: bool) -> str:
+def _curl_command(directory: Path, service: HttpsService, mtls: bool) -> str:
     words = ["curl", "--cacert", str(directory / "root-ca.pem")]
     if mtls:
         clients = sorted(directory.glob("client-*.pem"))
         client = clients[0] if clients else directory / "client-NAME.pem"
         words += ["--cert", str(client), "--key", str(client.with_suffix(".key"))]
+    url = service.url
+    if _checks_another_name(service):
+        # The URL names a host the certificate does not cover: put a name it has in the URL (curl
+        # sends and checks that one) and tell curl the address to connect to.
+        (host, port), name = service.address, _bracketed(service.server_name)
+        words += ["--connect-to", f"{name}:{port}:{_bracketed(host)}:{port}"]
+        url = f"https://{name}:{port}/"
     return shlex.join([*words, url])
+
+
+def _checks_another_name(service: HttpsService) -> bool:
+    """Whether a client must check a name other than the URL's host (the certificate lacks it)."""
+    return urllib.parse.urlsplit(service.url).hostname != service.server_name
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 # --------------------------------------------------------------------------------------------

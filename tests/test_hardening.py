@@ -6,6 +6,7 @@ Load tests stay on 127.0.0.1, are bounded in count and time, and stop by themsel
 from __future__ import annotations
 
 import base64
+import selectors
 import socket
 import ssl
 import threading
@@ -188,3 +189,83 @@ def test_a_certificate_with_an_impossible_version_is_a_load_error(server_cert):
     pem = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bad) + b"-----END CERTIFICATE-----\n"
     with pytest.raises(MtlsLibError, match="server.pem: a certificate block is damaged"):
         load_pem_certificates(pem, "server.pem")
+
+
+# --------------------------------------------------------------------------------------------
+# The HTTPS service's limits: concurrent connections and the listen queue
+
+
+def _slow_loris(address, ctx, interval=0.2) -> bytes:
+    """Handshake, then a header line every ``interval`` seconds until the server answers."""
+    with ctx.wrap_socket(socket.create_connection(address, timeout=20), server_hostname="localhost") as tls:
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        tls.settimeout(interval)
+        answer = b""
+        while True:
+            try:
+                data = tls.recv(4096)
+            except TimeoutError:
+                tls.sendall(b"X-Slow: 1\r\n")
+                continue
+            if not data:
+                return answer
+            answer += data
+
+
+def _connection_threads() -> int:
+    return sum(1 for thread in threading.enumerate() if thread.name == "mtlslib-https-connection")
+
+
+@pytest.mark.timeout(60)
+def test_https_service_serves_at_most_max_connections_and_queues_the_rest(ca, server_cert):
+    bound, extra, deadline = 3, 4, 0.5
+    ctx = client_context(ca)
+    with HttpsService(server_cert, timeout=deadline, max_connections=bound) as service:
+        assert service.active_connections == 0
+        with ThreadPoolExecutor(max_workers=bound + extra + 1) as pool:
+            slow = [pool.submit(_slow_loris, service.address, ctx) for _ in range(bound + extra)]
+            while service.active_connections < bound:
+                time.sleep(0.01)
+            started = time.monotonic()
+            good = pool.submit(urllib.request.urlopen, service.url, context=ctx, timeout=20)
+            most_threads = most_active = 0
+            while not all(future.done() for future in [*slow, good]):
+                most_threads = max(most_threads, _connection_threads())
+                most_active = max(most_active, service.active_connections)
+                time.sleep(0.005)
+            waited = time.monotonic() - started
+            with good.result() as response:
+                assert response.status == 200
+            answers = [future.result() for future in slow]
+    assert most_active == bound and most_threads <= bound
+    # Every slow client, the queued ones too once they got in, was cut at its deadline with a 408 ...
+    assert all(answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n") for answer in answers)
+    # ... and the good client, queued behind them, was served once slots freed up.
+    assert waited >= deadline * 0.9
+
+
+def test_https_service_listen_queue_holds_200_connections_nobody_accepts(server_cert):
+    # The backlog asked of listen() (256), capped by the kernel (net.core.somaxconn on Linux): with
+    # the one connection slot taken, 200 further clients must all get their TCP connection at
+    # once. With a backlog of 128 the kernel would drop the SYNs of the last ~70.
+    with HttpsService(server_cert, timeout=10, max_connections=1) as service:
+        with socket.create_connection(service.address):  # takes the only slot: connects, never says hello
+            while service.active_connections < 1:
+                time.sleep(0.01)
+            queued = [socket.socket() for _ in range(200)]
+            try:
+                with selectors.DefaultSelector() as selector:
+                    for sock in queued:
+                        sock.setblocking(False)
+                        sock.connect_ex(service.address)
+                        selector.register(sock, selectors.EVENT_WRITE)
+                    connected, deadline = 0, time.monotonic() + 0.9  # a dropped SYN is retried after 1 s
+                    while connected < len(queued) and (remaining := deadline - time.monotonic()) > 0:
+                        for key, _ in selector.select(remaining):
+                            selector.unregister(key.fileobj)
+                            connected += key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                assert connected == 200
+                assert service.active_connections == 1  # queued, not served: the bound holds
+            finally:
+                for sock in queued:
+                    sock.close()

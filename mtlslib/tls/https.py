@@ -10,19 +10,24 @@ method, path, headers and body, and ``request.client``: the :class:`ClientIdenti
 :func:`whoami`, answers every GET with who the client is; an authorization decision or a login
 form is another handler (or a handler wrapping this one).
 
-Each connection gets its own thread, and the TLS handshake happens there, under ``timeout``: a
-client that connects and then says nothing holds one thread for at most ``timeout`` seconds and
-never the accept loop. :meth:`HttpsService.stop` cuts the connections still open, joins every
-thread and closes every socket.
+Each connection gets its own thread, and the TLS handshake happens there. Every phase of a
+connection has a deadline, so that no client, however slow, holds a thread for long (see
+:class:`HttpsService` for the figures): the handshake, each request (request line, headers and
+body, counted from its start, not per read), and the idle wait between kept-alive requests. At most
+``max_connections`` connections are served at once; more wait in the listen queue.
+:meth:`HttpsService.stop` cuts the connections still open, joins every thread and closes every
+socket.
 """
 
 from __future__ import annotations
 
 import email.message
 import http.server
+import io
 import socket
 import ssl
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Callable, Literal, Union
@@ -40,11 +45,24 @@ from .net import DEFAULT_TIMEOUT, LINGER, close_connection, loopback_address
 from .results import error_text
 from .server import AcceptLoop, TrackedConnection
 
-__all__ = ["ClientIdentity", "Handler", "HttpsService", "Request", "Response", "whoami"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "ClientIdentity", "Handler", "HttpsService", "Request", "Response",
+           "escape_for_log", "whoami"]
 
 # Large enough for any form or JSON document in the course, small enough that a mistaken upload
 # cannot fill the notebook's memory.
 MAX_BODY_BYTES = 1 << 20
+# Connections served at once (one thread each). A browser opens about six per site, and a whole
+# class on one machine stays far below this; a flood of stalled clients cannot use up the threads.
+DEFAULT_MAX_CONNECTIONS = 64
+
+
+def escape_for_log(text: str) -> str:
+    """``text`` safe to print on a terminal, as Python writes it in a string literal: control
+    characters (ESC, BEL, CR, DEL, C1 ...) become ``\\x1b``, ``\\r``, ..., and a backslash doubles, so
+    that what a client sent can neither drive the terminal nor pass for an escape it did not send."""
+    if text.isprintable() and "\\" not in text:
+        return text  # the usual case, decided in C
+    return "".join(c if c.isprintable() and c != "\\" else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)
@@ -150,9 +168,25 @@ class HttpsService:
     requires a client certificate that chains to ``trust``; ``mutual="optional"`` asks for one but
     also serves clients without (``request.client`` is then ``None``), which is what a page with
     a password login as fallback needs. ``log``, if given, receives one line per request and per
-    failed handshake. ``keep_alive=True`` serves several requests per connection (HTTP/1.1
-    persistent connections, each idle for at most ``timeout``); by default every response closes
-    its connection.
+    failed handshake, with the client's control characters escaped (:func:`escape_for_log`).
+    ``keep_alive=True`` serves several requests per connection (HTTP/1.1 persistent connections);
+    by default every response closes its connection.
+
+    Limits, so that slow or hostile clients cannot hold the service (``timeout`` defaults to
+    :data:`~mtlslib.tls.net.DEFAULT_TIMEOUT`, 5 s):
+
+    * the TLS handshake must finish within ``timeout`` of its start (a deadline for the whole
+      handshake, however slowly the client sends it);
+    * each request, request line, headers and body together, must arrive within ``timeout`` of
+      its start: the end of the handshake for the first request, its first byte for a later one on
+      a kept-alive connection. Past the deadline the service answers ``408 Request Timeout``,
+      logs one line and closes the connection (a client that has sent nothing of its request is
+      closed without an answer, as browsers expect of a connection they opened in advance);
+    * between kept-alive requests a connection may stay idle for ``timeout``, then it is closed;
+    * at most ``max_connections`` connections are served at once. The excess is queued, not
+      refused: further clients wait in the listen queue (256 connections deep) until a connection
+      ends, which the deadlines above make happen within seconds. Beyond the queue, the kernel
+      drops new connection attempts and clients retry.
 
     :attr:`context` is built at once, so it can be adjusted (a key-log file, CRL checking) before
     :meth:`start`.
@@ -162,7 +196,7 @@ class HttpsService:
                  mutual: Union[bool, Literal["optional"]] = False, handler: Handler = whoami,
                  host: str = "127.0.0.1", port: int = 0, tls_version: TlsVersion | None = None,
                  timeout: float = DEFAULT_TIMEOUT, log: Callable[[str], None] | None = None,
-                 keep_alive: bool = False):
+                 keep_alive: bool = False, max_connections: int = DEFAULT_MAX_CONNECTIONS):
         if mutual not in (True, False, "optional"):
             raise UsageError(f"mutual must be True, False or 'optional', not {mutual!r}")
         self.host = loopback_address(host)
@@ -175,7 +209,8 @@ class HttpsService:
         self.context = server_context(certificate, trust=trust, mutual=bool(mutual), tls_version=tls_version)
         if mutual == "optional":
             self.context.verify_mode = ssl.CERT_OPTIONAL
-        self._loop = AcceptLoop(self._serve_connection, host=self.host, port=port, name="mtlslib-https")
+        self._loop = AcceptLoop(self._serve_connection, host=self.host, port=port, name="mtlslib-https",
+                                max_connections=max_connections)
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -207,14 +242,38 @@ class HttpsService:
         return self.address[1]
 
     @property
+    def active_connections(self) -> int:
+        """Connections being served right now (at most ``max_connections``)."""
+        return self._loop.active_connections
+
+    @property
     def url(self) -> str:
-        """``https://HOST:PORT/``, with a HOST the server certificate covers when it can: the bound
-        address if the certificate names it, else ``localhost`` if it names that."""
-        names = set(san_entries(self.certificate.certificate))
-        host = self.host
-        if f"IP:{host}" not in names and "DNS:localhost" in names:
-            host = "localhost"
+        """``https://HOST:PORT/`` where HOST reaches this service: its address, or ``localhost``
+        for a service on 127.0.0.1 (where ``localhost`` leads) whose certificate names
+        ``localhost`` but not the address. If the certificate names neither, a client dials the
+        URL but checks another name: :attr:`server_name`."""
+        host = self._url_host()
         return f"https://{f'[{host}]' if ':' in host else host}:{self.port}/"
+
+    @property
+    def server_name(self) -> str:
+        """The name a client asks for (SNI) and checks in the certificate: the host of :attr:`url`
+        when the certificate names it, else ``localhost``, the certificate's first DNS name or its
+        first IP address, in that order of preference. When it differs from the URL's host, a
+        client dials the URL's address and checks this name (``curl --connect-to``)."""
+        host, names = self._url_host(), san_entries(self.certificate.certificate)
+        if f"IP:{host}" in names or f"DNS:{host}" in names:
+            return host
+        if "DNS:localhost" in names:
+            return "localhost"
+        others = [n for n in names if n.startswith("DNS:")] + [n for n in names if n.startswith("IP:")]
+        return others[0].partition(":")[2] if others else host
+
+    def _url_host(self) -> str:
+        names = san_entries(self.certificate.certificate)
+        if self.host == "127.0.0.1" and "IP:127.0.0.1" not in names and "DNS:localhost" in names:
+            return "localhost"
+        return self.host
 
     def __repr__(self) -> str:
         kind = {True: "mutual TLS", False: "TLS", "optional": "TLS, client certificate optional"}[self.mutual]
@@ -224,6 +283,8 @@ class HttpsService:
     # -- per connection --------------------------------------------------------------------
 
     def _serve_connection(self, conn: socket.socket, client_address, tracked: TrackedConnection) -> None:
+        # The handshake's deadline: CPython's do_handshake() holds the whole handshake, not each
+        # read, to the socket's timeout.
         conn.settimeout(self.timeout)
         peer = f"{client_address[0]}:{client_address[1]}"
         error: OSError | None = None
@@ -255,13 +316,55 @@ class HttpsService:
     def _log(self, line: str) -> None:
         # Connections cut by stop() fail on purpose; reporting them would only be noise.
         if self.log is not None and not self._loop.stopping:
-            self.log(line)
+            self.log(escape_for_log(line))
 
     def _log_failure(self, tracked: TrackedConnection, line: str) -> None:
         # Asked when the failure is caught, not whether stop() has begun since: a client refused a
         # moment before stop() was called is a refusal to report, not a connection stop() cut.
         if self.log is not None and not tracked.aborted:
-            self.log(line)
+            self.log(escape_for_log(line))
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The TLS connection as the request parser reads it: every read waits at most until the
+    current request's deadline, so that a client sending a byte now and then cannot stretch a
+    request for ever (a timeout per read would restart with every byte)."""
+
+    def __init__(self, tls: ssl.SSLSocket, timeout: float):
+        self._tls, self._timeout = tls, timeout
+        self.deadline: float | None = time.monotonic() + timeout  # the first request starts now, after the handshake
+        self.received = 0  # bytes of the current request read so far
+        self.expired = False  # whether the current request missed its deadline
+        self.ended = False  # whether the client closed its side during the current request
+
+    def readable(self) -> bool:
+        return True
+
+    def next_request(self) -> None:
+        """A kept-alive connection waits idle for up to ``timeout``; the next request's deadline
+        starts with its first byte."""
+        self.deadline, self.received, self.expired, self.ended = None, 0, False, False
+
+    def readinto(self, buffer) -> int:
+        idle = self.deadline is None
+        wait = self._timeout if idle else self.deadline - time.monotonic()
+        try:
+            if wait <= 0:
+                raise TimeoutError("the request's deadline has passed")
+            self._tls.settimeout(wait)
+            count = self._tls.recv_into(buffer)
+        except TimeoutError:
+            if idle:
+                return 0  # idle for too long: end the connection as if the client had closed it
+            self.expired = True
+            raise  # http.server ends the request and the connection
+        finally:
+            self._tls.settimeout(self._timeout)  # writes keep a timeout per operation
+        if idle:
+            self.deadline = time.monotonic() + self._timeout
+        self.received += count
+        self.ended = self.ended or count == 0
+        return count
 
 
 class _RequestHandler(http.server.BaseHTTPRequestHandler):
@@ -275,10 +378,32 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         self.service = service
         super().__init__(tls, client_address, service)
 
+    def setup(self) -> None:
+        super().setup()
+        # Every read of a request goes through its deadline: the buffered reader http.server made
+        # is swapped for one over _DeadlineReader.
+        self.rfile.close()
+        self._reader = _DeadlineReader(self.connection, self.service.timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self.command, self.requestline = None, ""  # nothing left over from the previous request
+        super().handle_one_request()
+        # A client that sent nothing (a browser's connection opened in advance) gets no answer.
+        if self._reader.expired and self._reader.received:
+            self.request_version = self.protocol_version  # the request line may not have arrived
+            self._send(Response(408, f"request not complete within {self.service.timeout:g} s\n"))
+        self._reader.next_request()
+
     def version_string(self) -> str:
         return "mtlslib"
 
     def _dispatch(self) -> None:
+        # http.server takes the end of the stream for the end of the headers: a request cut short
+        # by a client that went away is not a request to answer.
+        if self._reader.ended:
+            self.close_connection = True
+            return
         body = self._read_body()
         if body is None:
             return
@@ -310,7 +435,11 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         if int(length) > MAX_BODY_BYTES:
             self._send(Response(413, f"request body over {MAX_BODY_BYTES} bytes\n"))
             return None
-        return self.rfile.read(int(length))
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):  # the client went away in the middle of its body
+            self.close_connection = True
+            return None
+        return body
 
     def _send(self, response: Response) -> None:
         body = response.body.encode() if isinstance(response.body, str) else response.body
@@ -319,7 +448,7 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         # One request per connection unless asked: every connection thread ends promptly, which
         # keeps stop() quick and the per-connection handshake visible in every request.
-        if not self.service.keep_alive:
+        if not self.service.keep_alive or self.close_connection:
             self.send_header("Connection", "close")
         for name, value in response.headers:
             self.send_header(name, value)
@@ -332,8 +461,12 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
             who = "no client certificate"
         else:
             who = self.client.name or "a client certificate without subjectAltName"
-        self.service._log(f'{self.address_string()}:{self.client_address[1]} "{self.requestline}" '
-                          f"{getattr(code, 'value', code)} ({who})")
+        status = getattr(code, "value", code)
+        why = f" request not complete within {self.service.timeout:g} s" if status == 408 else ""
+        request = f'"{self.requestline}"' if self.requestline else "(no complete request line)"
+        self.service._log(f"{self.address_string()}:{self.client_address[1]} {request} {status}{why} ({who})")
 
     def log_message(self, format, *args) -> None:
+        if self._reader.expired:
+            return  # http.server's "Request timed out": the 408's line is the one logged
         self.service._log(f"{self.address_string()}:{self.client_address[1]} {format % args}")

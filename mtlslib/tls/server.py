@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from mtlslib.errors import HandshakeTimeout, ServiceStateError
+from mtlslib.errors import HandshakeTimeout, ServiceStateError, UsageError
 
 from .net import (
     DEFAULT_TIMEOUT,
@@ -90,6 +90,10 @@ class AcceptLoop:
     to the handshake. Every worker takes its turn in accept(), and a spare one is started whenever
     the last idle worker takes a connection, so a stalled client delays no other.
 
+    ``max_connections`` (default: no bound) bounds the connections served at once, and so the
+    threads: once that many are in progress no worker waits in accept(), and further clients are
+    queued by the kernel in the listen queue (``backlog`` deep) until one ends; none is refused.
+
     >>> loop = AcceptLoop(serve, port=0).start()
     >>> loop.address
     ('127.0.0.1', 40123)
@@ -97,14 +101,18 @@ class AcceptLoop:
     """
 
     def __init__(self, serve: Serve, *, host: str = "127.0.0.1", port: int = 0, backlog: int = 256,
-                 name: str = "mtlslib-server"):
+                 name: str = "mtlslib-server", max_connections: int | None = None):
+        if max_connections is not None and max_connections < 1:
+            raise UsageError(f"max_connections must be at least 1, not {max_connections}")
         self._serve = serve
         self._host, self._port, self._backlog, self._name = loopback_address(host), port, backlog, name
+        self._max_connections = max_connections
         self._listener: socket.socket | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._workers: set[threading.Thread] = set()
         self._idle = 0  # workers waiting in accept()
+        self._active = 0  # workers serving a connection
         self._in_progress: set[TrackedConnection] = set()
 
     @property
@@ -126,6 +134,11 @@ class AcceptLoop:
     def port(self) -> int:
         return self.address[1]
 
+    @property
+    def active_connections(self) -> int:
+        """Connections accepted and not yet finished (at most ``max_connections``)."""
+        return self._active
+
     def __enter__(self):
         return self.start()
 
@@ -141,8 +154,8 @@ class AcceptLoop:
         self._listener = listener
         self._stopping.clear()
         with self._lock:
-            self._idle = 0  # a previous run's workers left without saying so
-            for _ in range(_SPARE_WORKERS):
+            self._idle = self._active = 0  # a previous run's workers left without saying so
+            for _ in range(min(_SPARE_WORKERS, self._max_connections or _SPARE_WORKERS)):
                 self._spawn_worker()
         return self
 
@@ -206,18 +219,29 @@ class AcceptLoop:
                 continue
             with self._lock:
                 self._idle -= 1
-                if self._idle == 0 and not self._stopping.is_set():
-                    self._spawn_worker()  # so that the next client finds someone in accept()
+                self._active += 1
+                # So that the next client finds someone in accept(), unless the bound is reached:
+                # then it waits in the listen queue until a worker is done.
+                if self._idle == 0 and not self._stopping.is_set() and (
+                        self._max_connections is None or self._active < self._max_connections):
+                    self._spawn_worker()
             tracked = TrackedConnection(self)
+            rejoin = False
             try:
                 self._serve(conn, client_address, tracked)
+                rejoin = True
             finally:
+                # From serving to idle under one lock, so that active + idle never exceeds the bound.
                 with self._lock:
                     self._in_progress.discard(tracked)
-            with self._lock:
-                if self._idle >= _MAX_IDLE_WORKERS:
-                    return
-                self._idle += 1
+                    self._active -= 1
+                    rejoin = rejoin and self._idle < _MAX_IDLE_WORKERS
+                    if rejoin:
+                        self._idle += 1
+                    elif self._idle == 0 and not self._stopping.is_set():
+                        self._spawn_worker()  # serve() raised: someone must still be in accept()
+            if not rejoin:
+                return
 
 
 # --------------------------------------------------------------------------------------------
