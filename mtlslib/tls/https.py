@@ -41,6 +41,7 @@ from mtlslib.pki import IssuedCertificate, Trust, san_entries
 
 from .contexts import TlsVersion, server_context
 from .handshake import negotiated_version
+from .lifecycle import RunsOn
 from .net import DEFAULT_TIMEOUT, LINGER, close_connection, loopback_address
 from .results import error_text
 from .server import AcceptLoop, TrackedConnection
@@ -161,7 +162,7 @@ def whoami(request: Request) -> Response:
     return Response(200, f"hello {request.client.name} ({request.client})\n")
 
 
-class HttpsService:
+class HttpsService(RunsOn):
     """HTTPS on a loopback address, one thread per connection, until :meth:`stop`.
 
     ``certificate`` is the server's :class:`~mtlslib.pki.IssuedCertificate`. ``mutual=True``
@@ -209,42 +210,24 @@ class HttpsService:
         self.context = server_context(certificate, trust=trust, mutual=bool(mutual), tls_version=tls_version)
         if mutual == "optional":
             self.context.verify_mode = ssl.CERT_OPTIONAL
-        self._loop = AcceptLoop(self._serve_connection, host=self.host, port=port, name="mtlslib-https",
+        self.inner = AcceptLoop(self._serve_connection, host=self.host, port=port, name="mtlslib-https",
                                 max_connections=max_connections)
 
     # -- life cycle ------------------------------------------------------------------------
 
-    def start(self) -> "HttpsService":
-        """Bind, listen and serve in background threads. Raises ``OSError`` if the port is taken,
-        :class:`~mtlslib.errors.ServiceStateError` if the service is already running."""
-        self._loop.start()
-        return self
+    # start() binds, listens and serves in background threads (OSError if the port is taken,
+    # ServiceStateError if already running); address and port are the accept loop's (RunsOn).
 
     def stop(self) -> None:
         """Stop accepting, cut the connections still open, join every thread, close every socket."""
-        self._loop.stop(handshake_grace=0, handler_grace=0)
-
-    def __enter__(self) -> "HttpsService":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        self.inner.stop(handshake_grace=0, handler_grace=0)
 
     # -- where it is -----------------------------------------------------------------------
 
     @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)`` while running; :class:`~mtlslib.errors.ServiceStateError` otherwise."""
-        return self._loop.address
-
-    @property
-    def port(self) -> int:
-        return self.address[1]
-
-    @property
     def active_connections(self) -> int:
         """Connections being served right now (at most ``max_connections``)."""
-        return self._loop.active_connections
+        return self.inner.active_connections
 
     @property
     def url(self) -> str:
@@ -277,7 +260,7 @@ class HttpsService:
 
     def __repr__(self) -> str:
         kind = {True: "mutual TLS", False: "TLS", "optional": "TLS, client certificate optional"}[self.mutual]
-        where = self.url if self._loop.running else "stopped"
+        where = self.url if self.inner.running else "stopped"
         return f"<HttpsService {where} ({kind})>"
 
     # -- per connection --------------------------------------------------------------------
@@ -315,7 +298,7 @@ class HttpsService:
 
     def _log(self, line: str) -> None:
         # Connections cut by stop() fail on purpose; reporting them would only be noise.
-        if self.log is not None and not self._loop.stopping:
+        if self.log is not None and not self.inner.stopping:
             self.log(escape_for_log(line))
 
     def _log_failure(self, tracked: TrackedConnection, line: str) -> None:

@@ -20,6 +20,7 @@ from typing import Callable
 
 from mtlslib.errors import HandshakeTimeout, ServiceStateError, UsageError
 
+from .lifecycle import Service
 from .net import (
     DEFAULT_TIMEOUT,
     LINGER,
@@ -82,7 +83,7 @@ class TrackedConnection:
 Serve = Callable[[socket.socket, tuple, TrackedConnection], None]
 
 
-class AcceptLoop:
+class AcceptLoop(Service):
     """Accept connections on a loopback address and serve each in its own thread, until :meth:`stop`.
 
     ``serve(conn, client_address, tracked)`` owns the accepted socket (it must close it) and runs
@@ -138,12 +139,6 @@ class AcceptLoop:
     def active_connections(self) -> int:
         """Connections accepted and not yet finished (at most ``max_connections``)."""
         return self._active
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     def start(self) -> "AcceptLoop":
         """Bind and listen; ``OSError`` if the port is taken, :class:`ServiceStateError` if running."""
