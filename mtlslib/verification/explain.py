@@ -254,7 +254,21 @@ def _evaluate(question: Question, path: Path) -> Explanation:
     checks += strength_checks(question, certs)
     if question.webpki:
         checks += form_checks(question, certs)
+    if path.undecided:
+        checks = _undecided_above_the_leaf(question, checks)
     if not question.settings.verify:
         checks = [replace(c, status=IGNORED) if c.status == FAIL else c for c in checks]
     return Explanation(tuple(checks), verdict_of(checks), tuple(c.cert for c in certs), question.purpose,
                        question.name, question.settings)
+
+
+_ISSUER_DEPENDENT = ("signature", "revocation")  # a leaf's rows that depend on the issuer the path chose
+
+
+def _undecided_above_the_leaf(question: Question, checks: list[Check]) -> list[Check]:
+    """On a path where the search stopped at a bound, only the leaf's own failures decide: any other
+    failure is on the part of one path followed so far, and a path not followed may avoid it."""
+    leaf = question.where(question.leaf)
+    return [replace(c, status=UNDECIDED, reason=f"{c.reason} (on the path followed so far; another path may "
+                                                "avoid it)")
+            if c.failed and (c.certificate != leaf or c.step in _ISSUER_DEPENDENT) else c for c in checks]
