@@ -31,8 +31,12 @@ Two profiles, because real verifiers disagree:
   browsers, ``cryptography``'s ``PolicyBuilder`` and the x509-limbo test suite apply.
 
 Where the explainer cannot decide (a signature algorithm or name-constraint form it does not
-implement, a wildcard that needs the public suffix list, a path search that explodes) its verdict
-is ``"undecided"`` and the table says why: never a guess.
+implement, a wildcard that needs the public suffix list, a path search stopped by one of its bounds
+before it saw every path) its verdict is ``"undecided"`` and the table says why: never a guess.
+
+Certificates and CRLs are read whole before any check runs (:mod:`mtlslib.pki.files`): one whose
+names, times or extension list cannot be decoded raises :class:`~mtlslib.errors.CertificateLoadError`,
+while an extension whose value cannot be parsed is a check's finding.
 """
 
 from __future__ import annotations
