@@ -14,21 +14,24 @@ import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Callable, Iterator, Union
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from mtlslib.errors import CertificateLoadError, UsageError
+from mtlslib.errors import CertificateLoadError, DecodeError, UsageError
+
+from .der import decode_oid, encode, read_tlvs
 
 # What cryptography raises for bytes that are not a well-formed certificate (InvalidVersion is
 # not a ValueError).
 PARSE_ERRORS = (ValueError, x509.InvalidVersion)
 
 __all__ = ["MAX_INPUT_BYTES", "PARSE_ERRORS", "Password", "SslFiles", "certificate_pem", "check_key_matches",
-           "load_pem_certificates", "load_pem_pair", "load_pem_private_key", "password_bytes", "private_key_pem",
-           "read_file", "slug", "staged_directory", "write_file", "write_private_file"]
+           "extensions_one_by_one", "load_pem_certificates", "load_pem_pair", "load_pem_private_key", "password_bytes",
+           "private_key_pem", "read_file", "readable_certificate", "readable_certificates", "readable_crl", "slug",
+           "staged_directory", "write_file", "write_private_file"]
 
 Password = Union[str, bytes, None]
 
@@ -185,14 +188,147 @@ def _expect_pem(data: bytes, source: str, marker: bytes, what: str, openssl_comm
 
 
 def load_pem_certificates(data: bytes, source: str = "<bytes>") -> list[x509.Certificate]:
-    """All certificates in PEM ``data``; a clear :class:`CertificateLoadError` otherwise."""
+    """All certificates in PEM ``data``, every field of each readable (:func:`readable_certificate`);
+    a clear :class:`CertificateLoadError` otherwise."""
     _expect_pem(data, source, b"-----BEGIN CERTIFICATE-----", "certificate", "x509", "cert.pem")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. a non-positive serial: loadable, and not this loader's verdict
-            return x509.load_pem_x509_certificates(data)
+            certificates = x509.load_pem_x509_certificates(data)
     except PARSE_ERRORS as e:
         raise CertificateLoadError(f"{source}: a certificate block is damaged and cannot be parsed ({e})") from None
+    return readable_certificates(certificates, source)
+
+
+# --------------------------------------------------------------------------------------------
+# Every field readable
+#
+# cryptography checks a certificate's outer structure when it loads one and decodes most fields only
+# when they are first read: a certificate can load and still hold a name, a time or an extension
+# list that cannot be decoded, and the error would surface later, far from the file it came from.
+# These functions read every field once, so that such a file is refused where it is loaded. What a
+# verifier judges stays loadable: an extension whose value cannot be parsed (a critical one fails
+# verification, OpenSSL ignores some others), a key or signature algorithm nobody implements.
+
+_CERTIFICATE_FIELDS: tuple[tuple[str, Callable], ...] = (
+    ("its version", lambda c: c.version),
+    ("its serial number", lambda c: c.serial_number),
+    ("its signature algorithm", lambda c: (c.signature_algorithm_oid, c.signature, c.tbs_certificate_bytes)),
+    ("its issuer name", lambda c: c.issuer.rfc4514_string()),
+    ("its validity dates", lambda c: (c.not_valid_before_utc, c.not_valid_after_utc)),
+    ("its subject name", lambda c: c.subject.rfc4514_string()),
+    ("its public key's algorithm", lambda c: c.public_key_algorithm_oid),
+)
+_CRL_FIELDS: tuple[tuple[str, Callable], ...] = (
+    ("its signature algorithm", lambda c: (c.signature_algorithm_oid, c.signature, c.tbs_certlist_bytes)),
+    ("its issuer name", lambda c: c.issuer.rfc4514_string()),
+    ("its update times", lambda c: (c.last_update_utc, c.next_update_utc)),
+    ("its extensions", lambda c: list(c.extensions)),
+)
+_ENTRY_FIELDS: tuple[tuple[str, Callable], ...] = (
+    ("its serial number", lambda e: e.serial_number),
+    ("its revocation date", lambda e: e.revocation_date_utc),
+    ("its extensions", lambda e: list(e.extensions)),
+)
+_SEQUENCE, _EXTENSIONS_TAG = 0x30, 0xA3
+
+
+def _first_unreadable(item, fields) -> str | None:
+    """What the first field of ``item`` that cannot be decoded is, and why; None if all can."""
+    for what, read in fields:
+        try:
+            read(item)
+        except Exception as error:  # cryptography's decoders raise several unrelated types; each is the finding
+            return f"{what} cannot be decoded ({str(error) or type(error).__name__})"
+    return None
+
+
+def _certificate_problem(cert: x509.Certificate) -> str | None:
+    problem = _first_unreadable(cert, _CERTIFICATE_FIELDS)
+    if problem is None:
+        try:
+            cert.extensions
+        except Exception:  # one damaged or repeated extension: is it only that one?
+            try:
+                extensions_one_by_one(cert)
+            except DecodeError as error:
+                problem = f"its list of extensions cannot be decoded ({error})"
+    return problem
+
+
+def readable_certificate(cert: x509.Certificate, source: str) -> x509.Certificate:
+    """``cert`` if every field can be decoded (its extensions each on their own); else a one-line
+    :class:`CertificateLoadError` that names ``source`` and the field."""
+    return readable_certificates([cert], source)[0]
+
+
+def readable_certificates(certificates: list[x509.Certificate], source: str) -> list[x509.Certificate]:
+    """:func:`readable_certificate` for each of ``certificates`` (the blocks of one file)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a non-positive serial, an over-long country name: findings, not damage
+        for number, cert in enumerate(certificates, 1):
+            problem = _certificate_problem(cert)
+            if problem is not None:
+                which = f"certificate {number} of {len(certificates)}" if len(certificates) > 1 else "the certificate"
+                raise CertificateLoadError(f"{source}: {which} is damaged: {problem}")
+    return certificates
+
+
+def readable_crl(crl: x509.CertificateRevocationList, source: str) -> x509.CertificateRevocationList:
+    """``crl`` if every field, every revoked entry and every extension can be decoded; else a one-line
+    :class:`CertificateLoadError` that names ``source``, the field and the entry."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a non-positive serial on an entry: loadable, not this loader's verdict
+        problem = _first_unreadable(crl, _CRL_FIELDS)
+        if problem is None:
+            try:
+                entries = list(crl)
+            except Exception as error:  # see _first_unreadable
+                problem = f"its list of revoked certificates cannot be decoded ({str(error) or type(error).__name__})"
+            else:
+                problem = next((f"revoked entry {number} of {len(entries)}: {entry_problem}"
+                                for number, entry in enumerate(entries, 1)
+                                if (entry_problem := _first_unreadable(entry, _ENTRY_FIELDS))), None)
+    if problem is not None:
+        raise CertificateLoadError(f"{source}: the CRL is damaged: {problem}")
+    return crl
+
+
+def extensions_one_by_one(cert: x509.Certificate) -> tuple[list[x509.Extension], list[tuple]]:
+    """Each extension of ``cert`` parsed on its own (cryptography parses all or nothing), so that one
+    damaged or repeated extension does not hide the others: ``(parsed, broken)``, ``broken`` holding
+    ``(OID, critical, why)`` for each that cannot be parsed. :class:`DecodeError` when the list
+    itself cannot be read."""
+    try:
+        (whole,) = read_tlvs(cert.public_bytes(serialization.Encoding.DER))
+        tbs, algorithm, signature = read_tlvs(whole.content)
+        fields = read_tlvs(tbs.content)
+        index = next((i for i, field in enumerate(fields) if field.tag == _EXTENSIONS_TAG), None)
+        if index is None:
+            raise DecodeError("no extensions field where one was expected")
+        (raw_list,) = read_tlvs(fields[index].content)
+        raws = read_tlvs(raw_list.content)
+        parts_of = [read_tlvs(raw.content) for raw in raws]
+        oids = [decode_oid(parts[0].content) for parts in parts_of]
+    except (ValueError, IndexError) as error:  # DecodeError, a wrong number of elements, an impossible OID
+        raise DecodeError(str(error) or "an element is missing") from None
+    parsed, broken, seen = [], [], set()
+    for raw, parts, oid in zip(raws, parts_of, oids):
+        critical = len(parts) == 3 and parts[1].content == b"\xff"
+        if oid in seen:
+            broken.append((oid, critical, "the extension appears twice"))
+            continue
+        seen.add(oid)
+        single = [f.encoding for f in fields[:index]] + [encode(_EXTENSIONS_TAG, encode(_SEQUENCE, raw.encoding))]
+        single += [f.encoding for f in fields[index + 1:]]
+        der = encode(_SEQUENCE, encode(_SEQUENCE, b"".join(single)) + algorithm.encoding + signature.encoding)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed.extend(x509.load_der_x509_certificate(der).extensions)
+        except Exception as error:  # whatever cryptography's parser raises is the finding
+            broken.append((oid, critical, str(error) or type(error).__name__))
+    return parsed, broken
 
 
 def load_pem_private_key(data: bytes, source: str = "<bytes>", password: Password = None):

@@ -12,7 +12,6 @@ explicit EC curve parameters) are read with :func:`mtlslib.pki.read_tlvs`.
 from __future__ import annotations
 
 import datetime as _dt
-import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -22,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
 from mtlslib.errors import CertificateLoadError, DecodeError
-from mtlslib.pki import decode_oid, encode, oid_name, read_tlvs
+from mtlslib.pki import extensions_one_by_one, oid_name, read_tlvs
 
 from .model import Settings
 
@@ -45,7 +44,7 @@ _SIGNATURE_FAMILIES = {
     SignatureAlgorithmOID.DSA_WITH_SHA256: "dsa",
 }
 _EC_PUBLIC_KEY = bytes.fromhex("2a8648ce3d0201")  # 1.2.840.10045.2.1, id-ecPublicKey
-_SEQUENCE, _EXTENSIONS_TAG = 0x30, 0xA3
+_SEQUENCE = 0x30
 
 
 def signature_family(cert: x509.Certificate) -> str | None:
@@ -102,35 +101,6 @@ def explicit_curve(cert: x509.Certificate) -> bool:
         return False
 
 
-def _parse_extensions_one_by_one(cert: x509.Certificate):
-    """Parse each extension on its own (cryptography parses all or nothing), so that one damaged
-    or duplicated extension does not hide the others. Returns (parsed, broken)."""
-    (whole,) = read_tlvs(cert.public_bytes(Encoding.DER))
-    tbs, algorithm, signature = read_tlvs(whole.content)
-    fields = read_tlvs(tbs.content)
-    index = next(i for i, field in enumerate(fields) if field.tag == _EXTENSIONS_TAG)
-    (raw_list,) = read_tlvs(fields[index].content)
-    parsed, broken, seen = [], [], set()
-    for raw in read_tlvs(raw_list.content):
-        parts = read_tlvs(raw.content)
-        oid = decode_oid(parts[0].content)
-        critical = len(parts) == 3 and parts[1].content == b"\xff"
-        if oid in seen:
-            broken.append((oid, critical, "the extension appears twice"))
-            continue
-        seen.add(oid)
-        single = [f.encoding for f in fields[:index]] + [encode(_EXTENSIONS_TAG, encode(_SEQUENCE, raw.encoding))]
-        single += [f.encoding for f in fields[index + 1:]]
-        der = encode(_SEQUENCE, encode(_SEQUENCE, b"".join(single)) + algorithm.encoding + signature.encoding)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                parsed.extend(x509.load_der_x509_certificate(der).extensions)
-        except Exception as error:  # whatever cryptography's parser raises is the finding
-            broken.append((oid, critical, str(error) or type(error).__name__))
-    return parsed, broken
-
-
 # --------------------------------------------------------------------------------------------
 # The certificate, parsed once
 
@@ -151,8 +121,8 @@ class Cert:
             self.extensions = list(cert.extensions)
         except Exception:  # ValueError or DuplicateExtension: find out which extension, keep the rest
             try:
-                self.extensions, self.broken = _parse_extensions_one_by_one(cert)
-            except (DecodeError, IndexError, StopIteration, ValueError) as error:
+                self.extensions, self.broken = extensions_one_by_one(cert)
+            except DecodeError as error:
                 raise CertificateLoadError(f"'{self.label}': its extensions cannot be read ({error})") from None
         self._by_oid = {e.oid: e for e in self.extensions}
         self.self_issued = self.subject == self.issuer

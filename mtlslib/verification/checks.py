@@ -78,7 +78,7 @@ def chain_check(path: Path) -> Check:
         anchor = path.certs[-1]
         how = "a trusted self-signed root" if anchor.self_signed else "a trusted certificate (partial chain)"
         return Check("chain", "path", PASS, f"{labels}: ends at {how}")
-    return Check("chain", "path", FAIL, f"{labels}: {path.problem}", path.openssl)
+    return Check("chain", "path", UNDECIDED if path.undecided else FAIL, f"{labels}: {path.problem}", path.openssl)
 
 
 # -- 2. signatures --------------------------------------------------------------------------
@@ -329,6 +329,13 @@ def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: Cert) -> bool:
         return False
 
 
+def _revoked_entry(crl: x509.CertificateRevocationList, cert: Cert) -> x509.RevokedCertificate | None:
+    serial = cert.cert.serial_number
+    if serial < 0:  # RFC 5280 forbids it, OpenSSL compares it all the same; cryptography's lookup refuses it
+        return next((entry for entry in crl if entry.serial_number == serial), None)
+    return crl.get_revoked_certificate_by_serial_number(serial)
+
+
 def _issuer_in_path(cert: Cert, certs: list[Cert]) -> Cert | None:
     index = certs.index(cert)
     return certs[index + 1] if index + 1 < len(certs) else None
@@ -338,7 +345,7 @@ def _crl_entry(question: Question, cert: Cert, certs: list[Cert]):
     issuer = _issuer_in_path(cert, certs)
     for crl in question.crls:
         if crl.issuer == cert.issuer and (issuer is None or _crl_signed_by(crl, issuer)):
-            entry = crl.get_revoked_certificate_by_serial_number(cert.cert.serial_number)
+            entry = _revoked_entry(crl, cert)
             if entry is not None:
                 return entry
     return None
@@ -400,7 +407,7 @@ def _revocation_check(question: Question, cert: Cert, certs: list[Cert]) -> Chec
                      "CRL is not yet valid")
     if following is not None and question.at > following:
         return Check("revocation", where, FAIL, f"the CRL expired {format_time(following)}", "CRL has expired")
-    entry = crl.get_revoked_certificate_by_serial_number(cert.cert.serial_number)
+    entry = _revoked_entry(crl, cert)
     if entry is not None:
         return Check("revocation", where, FAIL, f"serial {cert.cert.serial_number:x} is on the CRL of "
                      f"'{issuer.label}', revoked {format_time(entry.revocation_date_utc)}", "certificate revoked")

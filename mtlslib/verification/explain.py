@@ -31,8 +31,12 @@ Two profiles, because real verifiers disagree:
   browsers, ``cryptography``'s ``PolicyBuilder`` and the x509-limbo test suite apply.
 
 Where the explainer cannot decide (a signature algorithm or name-constraint form it does not
-implement, a wildcard that needs the public suffix list, a path search that explodes) its verdict
-is ``"undecided"`` and the table says why: never a guess.
+implement, a wildcard that needs the public suffix list, a path search stopped by one of its bounds
+before it saw every path) its verdict is ``"undecided"`` and the table says why: never a guess.
+
+Certificates and CRLs are read whole before any check runs (:mod:`mtlslib.pki.files`): one whose
+names, times or extension list cannot be decoded raises :class:`~mtlslib.errors.CertificateLoadError`,
+while an extension whose value cannot be parsed is a check's finding.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from dataclasses import fields, replace
 from typing import Iterable
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from mtlslib.errors import CertificateLoadError, UsageError
 from mtlslib.pki import (
@@ -51,6 +56,10 @@ from mtlslib.pki import (
     CertificateAuthority,
     IssuedCertificate,
     Trust,
+    load_pem_certificates,
+    readable_certificate,
+    readable_certificates,
+    readable_crl,
     trust_anchors,
 )
 
@@ -117,11 +126,16 @@ def explain(chain, trust: Trust | None, *, purpose: str = "server", name: str | 
     presented = presented_chain(chain)
     anchors = _anchors(trust)
     crl_list = tuple(load_crls(crls)) if crls else ()
-    question = Question(Cert(presented[0], trusted=False), purpose, name, _moment(at), crl_list, settings)
-    store = Store([Cert(c, trusted=True) for c in anchors], [Cert(c, trusted=False) for c in presented[1:]])
-    if question.leaf.der in {a.der for a in store.anchors}:
-        question.leaf.trusted = True
-    return _run(question, store)
+    with warnings.catch_warnings():
+        # cryptography warns each time it decodes a non-positive serial number or a name attribute of
+        # the wrong length; both are findings here (the web PKI's form checks), not warnings.
+        warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+        warnings.filterwarnings("ignore", message="Attribute's length must be", category=UserWarning)
+        question = Question(Cert(presented[0], trusted=False), purpose, name, _moment(at), crl_list, settings)
+        store = Store([Cert(c, trusted=True) for c in anchors], [Cert(c, trusted=False) for c in presented[1:]])
+        if question.leaf.der in {a.der for a in store.anchors}:
+            question.leaf.trusted = True
+        return _run(question, store)
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,32 +166,24 @@ def _moment(at) -> _dt.datetime:
 
 
 def _pem_certificates(data, what: str) -> list[x509.Certificate]:
-    data = data.encode() if isinstance(data, str) else data
-    if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise CertificateLoadError(f"{what}: no PEM certificate in it (expected '-----BEGIN CERTIFICATE-----')")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a non-positive serial is a finding here, not a warning
-            return x509.load_pem_x509_certificates(data)
-    except PARSE_ERRORS as error:
-        raise CertificateLoadError(f"{what}: a certificate block cannot be parsed ({error})") from None
+    return load_pem_certificates(data.encode() if isinstance(data, str) else data, what)
 
 
 def presented_chain(chain) -> list[x509.Certificate]:
     """The certificates a ``chain`` argument stands for, leaf first (see :func:`explain`)."""
     if isinstance(chain, (IssuedCertificate, CertificateAuthority)):
-        certificates = [chain.certificate, *chain.chain]
+        certificates = readable_certificates([chain.certificate, *chain.chain], "chain")
     elif isinstance(chain, x509.Certificate):
-        certificates = [chain]
+        certificates = [readable_certificate(chain, "chain")]
     elif isinstance(chain, (bytes, str)):
         certificates = _pem_certificates(chain, "chain")
     elif isinstance(chain, Iterable):
         certificates = []
         for index, item in enumerate(chain):
             if isinstance(item, x509.Certificate):
-                certificates.append(item)
+                certificates.append(readable_certificate(item, f"chain[{index}]"))
             elif isinstance(item, (IssuedCertificate, CertificateAuthority)):
-                certificates.append(item.certificate)
+                certificates.append(readable_certificate(item.certificate, f"chain[{index}]"))
             elif isinstance(item, (bytes, str)):
                 certificates += _pem_certificates(item, f"chain[{index}]")
             else:
@@ -194,22 +200,24 @@ def presented_chain(chain) -> list[x509.Certificate]:
 def _anchors(trust) -> tuple[x509.Certificate, ...]:
     if trust is None or (isinstance(trust, (list, tuple)) and not trust):
         return ()
-    return trust_anchors(trust)
+    return tuple(readable_certificates(list(trust_anchors(trust)), "trust"))
 
 
 def load_crls(items, what: str = "CRLs") -> list[x509.CertificateRevocationList]:
-    """CRLs from PEM bytes (one or more blocks), CRL objects, or a list of either."""
+    """CRLs from PEM bytes (one or more blocks), CRL objects, or a list of either; each with every
+    field readable (:func:`mtlslib.pki.files.readable_crl`)."""
     if isinstance(items, x509.CertificateRevocationList):
-        return [items]
+        return [readable_crl(items, what)]
     if isinstance(items, (bytes, str)):
         data = items.encode() if isinstance(items, str) else items
         blocks = re.findall(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", data, re.S)
         if not blocks:
             raise CertificateLoadError(f"{what}: no PEM CRL in it (expected '-----BEGIN X509 CRL-----')")
         try:
-            return [x509.load_pem_x509_crl(block) for block in blocks]
-        except ValueError as error:
+            crls = [x509.load_pem_x509_crl(block) for block in blocks]
+        except PARSE_ERRORS as error:
             raise CertificateLoadError(f"{what}: a CRL block cannot be parsed ({error})") from None
+        return [readable_crl(crl, what) for crl in crls]
     if not isinstance(items, Iterable):
         raise UsageError(f"{what} must be PEM, a CertificateRevocationList or a list of these, "
                          f"not {type(items).__name__}")
@@ -223,14 +231,14 @@ def load_crls(items, what: str = "CRLs") -> list[x509.CertificateRevocationList]
 def _run(question: Question, store: Store) -> Explanation:
     if not question.webpki:
         return _evaluate(question, build_openssl(question, store))
-    complete, dead_end = build_all(question, store)
-    if not complete:
-        return _evaluate(question, dead_end)
+    complete, fallback = build_all(question, store)
     evaluated = [_evaluate(question, path) for path in complete]
     chosen = next((e for e in evaluated if e.verdict == VALID), None)
-    if chosen is None:
-        chosen = next((e for e in evaluated if e.verdict == UNDECIDED), evaluated[0])
-    return chosen
+    if chosen is not None:
+        return chosen
+    if not evaluated or (fallback is not None and fallback.undecided):  # none, or the search stopped early
+        return _evaluate(question, fallback)
+    return next((e for e in evaluated if e.verdict == UNDECIDED), evaluated[0])
 
 
 def _evaluate(question: Question, path: Path) -> Explanation:
@@ -252,7 +260,21 @@ def _evaluate(question: Question, path: Path) -> Explanation:
     checks += strength_checks(question, certs)
     if question.webpki:
         checks += form_checks(question, certs)
+    if path.undecided:
+        checks = _undecided_above_the_leaf(question, checks)
     if not question.settings.verify:
         checks = [replace(c, status=IGNORED) if c.status == FAIL else c for c in checks]
     return Explanation(tuple(checks), verdict_of(checks), tuple(c.cert for c in certs), question.purpose,
                        question.name, question.settings)
+
+
+_ISSUER_DEPENDENT = ("signature", "revocation")  # a leaf's rows that depend on the issuer the path chose
+
+
+def _undecided_above_the_leaf(question: Question, checks: list[Check]) -> list[Check]:
+    """On a path where the search stopped at a bound, only the leaf's own failures decide: any other
+    failure is on the part of one path followed so far, and a path not followed may avoid it."""
+    leaf = question.where(question.leaf)
+    return [replace(c, status=UNDECIDED, reason=f"{c.reason} (on the path followed so far; another path may "
+                                                "avoid it)")
+            if c.failed and (c.certificate != leaf or c.step in _ISSUER_DEPENDENT) else c for c in checks]

@@ -55,7 +55,9 @@ class Settings:
     certificate in the trust store may end the path); ``crl_check`` is ``None``, ``"leaf"``
     (``VERIFY_CRL_CHECK_LEAF``) or ``"chain"`` (``VERIFY_CRL_CHECK_CHAIN``), or ``"auto"``: leaf
     checking when CRLs are given; ``security_level`` is OpenSSL's (2: keys of at least 112-bit
-    strength, no SHA-1); ``max_depth`` caps the number of intermediates.
+    strength, no SHA-1); ``max_depth`` caps the number of intermediates (``None``: OpenSSL's default
+    verify depth, 100, in the openssl profile, which Python's ``ssl`` cannot change; no cap in the
+    webpki profile). Paths longer than :data:`~.paths.MAX_PATH_LENGTH` certificates are undecided.
 
     A value it cannot use raises :class:`~mtlslib.errors.UsageError`.
     """
