@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # nbval compares every stored output; these options keep each cell honest and quick.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg --nbval-cell-timeout=60
 
-.PHONY: setup lab lab-teacher test notebooks student html bench images clean
+.PHONY: setup lab lab-teacher test notebooks student html bench load images clean
 
 setup: $(STAMP)
 	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
@@ -59,6 +59,10 @@ html: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/notebooks.py
+
+# The HTTPS service under load: 200 mutual-TLS clients beside slow and garbage-sending ones.
+load: setup
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
