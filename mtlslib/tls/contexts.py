@@ -58,6 +58,9 @@ def set_tls_version(ctx: ssl.SSLContext, version: TlsVersion | None) -> None:
         ctx.minimum_version = ctx.maximum_version = TLS_VERSIONS[tls_version_name(version)]
 
 
+# CPython's own default TLS 1.2 cipher string (PY_SSL_DEFAULT_CIPHER_STRING in Modules/_ssl.c). A Python
+# built with --with-ssl-default-suites=openssl, as Debian's 3.13 is, offers OpenSSL's longer list instead.
+PYTHON_DEFAULT_CIPHERS = "@SECLEVEL=2:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
 # OpenSSL 3.2+ options (ssl.h: SSL_OP_NO_TX/RX_CERTIFICATE_COMPRESSION); Python names neither.
 _NO_CERTIFICATE_COMPRESSION = (1 << 32) | (1 << 33)
 _COMPRESSION_OPTIONS_KNOWN = ssl.OPENSSL_VERSION_INFO >= (3, 2)
@@ -73,10 +76,13 @@ def pin_build_differences(ctx: ssl.SSLContext) -> None:
       one group (``set_ecdh_curve``), and every client the course runs offers X25519. A server that
       allows TLS 1.2 is left alone: there the same list also limits the curve of an ECDSA peer
       certificate, and OpenSSL would refuse a P-256 one ("wrong curve").
+    * TLS 1.2 cipher suites: CPython's default list (:data:`PYTHON_DEFAULT_CIPHERS`), whatever the
+      Python was built with. TLS 1.3's three suites are OpenSSL's and the same everywhere.
     * Neither side compresses certificates (RFC 8879, OpenSSL 3.2+ built with zlib, brotli or zstd):
       the chapters measure, copy and verify the Certificate message itself, byte for byte.
       :mod:`mtlslib.wire` decodes a CompressedCertificate when another program sends one.
     """
+    ctx.set_ciphers(PYTHON_DEFAULT_CIPHERS)
     if ctx.protocol == ssl.PROTOCOL_TLS_SERVER and ctx.minimum_version == ssl.TLSVersion.TLSv1_3:
         ctx.set_ecdh_curve("X25519")
     if _COMPRESSION_OPTIONS_KNOWN:
