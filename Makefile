@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # nbval compares every stored output; these options keep each cell honest and quick.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg --nbval-cell-timeout=60
 
-.PHONY: setup lab lab-teacher test notebooks student html bench load images clean
+.PHONY: setup lab lab-teacher test test-newer notebooks student html bench load images clean
 
 setup: $(STAMP)
 	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
@@ -38,6 +38,19 @@ lab-teacher: setup
 test: setup
 	@$(BIN)/python -m mtlslib.course.environment --ensure-browser
 	$(BIN)/python -m pytest tests notebooks $(NBVAL) --timeout=120
+
+# The same suite with another interpreter, e.g. a Python 3.13 linked to OpenSSL 3.5, to see what a student
+# on a newer build meets: make test-newer NEWER_PYTHON=/path/to/venv/bin/python. That interpreter needs the
+# packages of requirements.txt (its own venv); this checkout is put on its path, and the browser tests run
+# only where Chromium is. Skipped, with a note, when NEWER_PYTHON is not there.
+NEWER_PYTHON ?= python3.13
+test-newer:
+	@if ! command -v $(NEWER_PYTHON) >/dev/null 2>&1; then \
+		echo "skipped: no $(NEWER_PYTHON); give NEWER_PYTHON=... (an interpreter with requirements.txt installed)"; \
+	else \
+		$(NEWER_PYTHON) -c 'import ssl, sys; print("the suite on Python", sys.version.split()[0], "with", ssl.OPENSSL_VERSION)' && \
+		PYTHONPATH=$(CURDIR) $(NEWER_PYTHON) -m pytest tests notebooks $(NBVAL) --timeout=120; \
+	fi
 
 images: setup
 	$(BIN)/python -m mtlslib.course.images images

@@ -246,7 +246,8 @@ def test_mutual_without_client_certificate_tls12_fails_in_the_handshake(ca, serv
     assert not result.ok
     assert not result.client_saw.handshake_done
     assert result.tls_version is None
-    assert result.client_saw.error == "[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure"
+    # The reason code, not its wording: OpenSSL 3.5 says "ssl/tls alert" where 3.0 says "sslv3 alert".
+    assert result.client_saw.error.startswith("[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] ")
     assert result.client_saw.alert_received == "handshake failure"
     assert result.server_saw.error == "[SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not return a certificate"
     assert result.server_saw.alert_sent == "handshake failure"
@@ -605,7 +606,10 @@ def test_a_failing_handler_fails_its_connection_not_the_server(server_ctx, clien
     with LoopbackServer(server_ctx, handler=broken) as server:
         for _ in range(2):
             with connect(server.address, client_ctx) as connection:
-                assert connection.request() == b""  # the server hung up
+                try:
+                    assert connection.request() == b""  # the server hung up...
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # ...before the request was written or read (Python 3.13 with OpenSSL 3.5)
     assert [v.error for v in server.connections] == ["the handler raised ValueError: boom"] * 2
 
 
@@ -619,7 +623,7 @@ def test_server_refusing_a_client_without_certificate(server_cert, ca, tls_versi
                 with pytest.raises(ssl.SSLError, match="tlsv13 alert certificate required"):
                     connection.request()
         else:
-            with pytest.raises(ssl.SSLError, match="sslv3 alert handshake failure"):
+            with pytest.raises(ssl.SSLError, match="SSLV3_ALERT_HANDSHAKE_FAILURE"):
                 connect(server.address, no_certificate)
     [view] = server.connections
     assert view.error == "[SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not return a certificate"

@@ -71,6 +71,9 @@ def test_every_measured_fact_has_its_scenario():
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_scenario_outcome_is_what_openssl_really_does(name, outcomes):
     scenario, outcome = SCENARIOS[name], outcomes[name]
+    if name == "sha1" and outcome.stage != "load":  # OpenSSL 3.5 loads it; its client refuses it instead
+        assert outcome.refused_by == "client" and outcome.reason == "CA signature digest algorithm too weak"
+        return
     assert scenario.expected.matches(outcome), (
         f"{name}: expected {scenario.expected} (alert {scenario.expected.alert!r}), "
         f"but the real handshake gave:\n{outcome}")
@@ -144,6 +147,8 @@ def test_tls13_and_tls12_report_a_missing_client_certificate_differently(outcome
 def test_a_load_refusal_happens_before_any_connection(outcomes):
     for name, side in (("rsa-1024", "server"), ("sha1", "server"), ("mtls-key-mismatch", "client")):
         outcome = outcomes[name]
+        if name == "sha1" and outcome.result is not None:
+            continue  # OpenSSL 3.5 loads a SHA-1-signed certificate (see the test above)
         assert outcome.stage == "load" and outcome.refused_by == side and outcome.result is None
 
 

@@ -34,6 +34,7 @@ from mtlslib.wire.messages import (
     CertificateRequest,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     ServerHello,
     ServerKeyExchange,
 )
@@ -81,6 +82,9 @@ def _detail(message: WireMessage) -> str:
     if isinstance(payload, ServerHello):
         share = f", key_share: {payload.key_share[0]}" if payload.key_share else ""
         return f"{payload.selected_version}, {payload.cipher_suite_name}{share}"
+    if isinstance(payload, CompressedCertificate):
+        inside = payload.subjects[0] if payload.certificates else "not decodable here"
+        return f"{payload.compression.algorithm_name}: {inside}"
     if isinstance(payload, Certificate):
         return payload.subjects[0] if payload.certificates else "(empty: no certificate)"
     if isinstance(payload, CertificateVerify):
@@ -313,13 +317,13 @@ def handshake_chain_diagram(trace: HandshakeTrace, *, title: str | None = None) 
     conversation = trace.conversation
     graph = _new_graph("handshake_chains", title)
     for sender, checker in (("server", "client"), ("client", "server")):
-        message = conversation.find("Certificate", sender)
-        if message is None or not message.payload.certificates:
+        certificate = conversation.certificate(sender)  # compressed or not
+        if certificate is None or not certificate.certificates:
             continue
         with graph.subgraph(name=f"cluster_{sender}") as panel:
             verdict = getattr(trace.result, f"{checker}_saw")
             outcome = "accepted" if verdict.peer_subject is not None else "refused" if verdict.error else "not checked"
             panel.attr(label=f"the {sender}'s chain, checked by the {checker}'s trust store: {outcome}",
                        color="#e5e7eb", style="rounded")
-            _chain_into(panel, f"{sender}_", list(message.payload.parsed()), _roots(trace.trust.get(checker)), sender)
+            _chain_into(panel, f"{sender}_", list(certificate.parsed()), _roots(trace.trust.get(checker)), sender)
     return Diagram(graph)

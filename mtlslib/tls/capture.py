@@ -131,7 +131,7 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
                       client_trust: Trust | None = None, mutual: bool | None = None,
                       tls_version: TlsVersion | None = "1.3", server_hostname: str = "localhost",
                       timeout: float = DEFAULT_TIMEOUT, check_purpose: bool = True,
-                      tickets: bool = True) -> HandshakeTrace:
+                      openssl_defaults: bool = False, tickets: bool = True) -> HandshakeTrace:
     """Run one real handshake on 127.0.0.1 and record it (the same connection as
     :func:`~mtlslib.tls.handshake` makes: the fields of :class:`~mtlslib.tls.ConnectionSpec`, or one spec).
 
@@ -140,7 +140,7 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
     """
     spec = server if isinstance(server, ConnectionSpec) else ConnectionSpec(
         server, client, trust, server_trust, client_trust, mutual, tls_version, server_hostname, timeout,
-        check_purpose)
+        check_purpose, openssl_defaults)
     spec = spec.resolved()
     server_ctx, client_ctx = spec.server_context(), spec.client_context()
     if not tickets:

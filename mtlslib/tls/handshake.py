@@ -37,6 +37,8 @@ class ConnectionSpec:
     ``server_trust`` (the client certificates the server accepts) say otherwise; each is anything
     :func:`mtlslib.pki.trust_anchors` reads. ``mutual`` defaults to "a client certificate was
     given". The client checks the server certificate against ``server_hostname``.
+    ``openssl_defaults=True`` keeps this OpenSSL's own key-exchange groups and certificate
+    compression (see :func:`~mtlslib.tls.contexts.pin_build_differences`).
     """
 
     server: IssuedCertificate
@@ -49,6 +51,7 @@ class ConnectionSpec:
     server_hostname: str = "localhost"
     timeout: float = DEFAULT_TIMEOUT
     check_purpose: bool = True
+    openssl_defaults: bool = False
 
     def resolved(self) -> "ConnectionSpec":
         """The same connection with every default decided: ``mutual`` a bool, both trusts filled
@@ -77,12 +80,13 @@ class ConnectionSpec:
     def server_context(self) -> ssl.SSLContext:
         """The server's context (call on a :meth:`resolved` spec)."""
         return server_context(self.server, trust=self.server_trust, mutual=self.mutual,
-                              tls_version=self.tls_version, check_purpose=self.check_purpose)
+                              tls_version=self.tls_version, check_purpose=self.check_purpose,
+                              openssl_defaults=self.openssl_defaults)
 
     def client_context(self) -> ssl.SSLContext:
         """The client's context (call on a :meth:`resolved` spec)."""
         return client_context(self.client_trust, certificate=self.client, tls_version=self.tls_version,
-                              check_purpose=self.check_purpose)
+                              check_purpose=self.check_purpose, openssl_defaults=self.openssl_defaults)
 
 
 def negotiated_version(tls: ssl.SSLSocket | ssl.SSLObject) -> str | None:
@@ -115,7 +119,7 @@ def _reusable_context(spec: ConnectionSpec, role: str) -> tuple[ssl.SSLContext, 
     trust = spec.server_trust if role == "server" else spec.client_trust
     material = (certificate.chain_pem, certificate.key_pem) if certificate is not None else None
     key = (role, material, trust_pem(trust) if trust is not None else None, spec.mutual, spec.tls_version,
-           spec.check_purpose)
+           spec.check_purpose, spec.openssl_defaults)
     with _CONTEXT_CACHE_LOCK:
         if key in _CONTEXT_CACHE:
             _CONTEXT_CACHE.move_to_end(key)
@@ -136,7 +140,8 @@ def _reusable_context(spec: ConnectionSpec, role: str) -> tuple[ssl.SSLContext, 
 def handshake(server: IssuedCertificate | ConnectionSpec, client: IssuedCertificate | None = None, *,
               trust: Trust | None = None, server_trust: Trust | None = None, client_trust: Trust | None = None,
               mutual: bool | None = None, tls_version: TlsVersion | None = "1.3", server_hostname: str = "localhost",
-              timeout: float = DEFAULT_TIMEOUT, check_purpose: bool = True) -> HandshakeResult:
+              timeout: float = DEFAULT_TIMEOUT, check_purpose: bool = True,
+              openssl_defaults: bool = False) -> HandshakeResult:
     """Run one real TLS handshake on 127.0.0.1 and one application round trip.
 
     The arguments are the fields of :class:`ConnectionSpec` (or pass one spec). The round trip
@@ -145,7 +150,7 @@ def handshake(server: IssuedCertificate | ConnectionSpec, client: IssuedCertific
     """
     spec = server if isinstance(server, ConnectionSpec) else ConnectionSpec(
         server, client, trust, server_trust, client_trust, mutual, tls_version, server_hostname, timeout,
-        check_purpose)
+        check_purpose, openssl_defaults)
     spec = spec.resolved()
     server_ctx, server_observer = _reusable_context(spec, "server")
     client_ctx, client_observer = _reusable_context(spec, "client")

@@ -8,7 +8,7 @@ HANDSHAKE_TYPES = {
     0: "HelloRequest", 1: "ClientHello", 2: "ServerHello", 4: "NewSessionTicket", 5: "EndOfEarlyData",
     8: "EncryptedExtensions", 11: "Certificate", 12: "ServerKeyExchange", 13: "CertificateRequest",
     14: "ServerHelloDone", 15: "CertificateVerify", 16: "ClientKeyExchange", 20: "Finished",
-    24: "KeyUpdate", 254: "MessageHash",
+    24: "KeyUpdate", 25: "CompressedCertificate", 254: "MessageHash",
 }
 
 VERSIONS = {0x0300: "SSLv3", 0x0301: "TLSv1.0", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", 0x0304: "TLSv1.3"}

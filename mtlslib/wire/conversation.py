@@ -14,6 +14,7 @@ from typing import Iterable, Union
 
 from ..display import Shown
 from ..errors import DecodeError, UsageError
+from .alerts import Alert, parse_alert
 from .constants import GROUPS, name_of
 from .keyschedule import (
     CipherSuite,
@@ -26,16 +27,15 @@ from .keyschedule import (
     verify_signature,
 )
 from .messages import (
-    Alert,
     Certificate,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     Finished,
     HandshakeBuffer,
     HandshakeMessage,
     ServerHello,
     ServerKeyExchange,
-    parse_alert,
     parse_handshake,
 )
 from .records import Record, RecordBuffer
@@ -162,6 +162,12 @@ class Conversation(Shown):
 
     def find(self, name: str, sender: str | None = None) -> WireMessage | None:
         return next((m for m in self.messages if m.name == name and (sender is None or m.sender == sender)), None)
+
+    def certificate(self, sender: str) -> Certificate | None:
+        """The certificates ``sender`` presented: its Certificate message, or its CompressedCertificate
+        (a subclass, decompressed where this Python can)."""
+        return next((m.payload for m in self.messages
+                     if m.sender == sender and isinstance(m.payload, Certificate)), None)
 
     def alerts(self) -> list[WireMessage]:
         return [m for m in self.messages if isinstance(m.payload, Alert)]
@@ -316,6 +322,8 @@ class ConversationDecoder:
             self.conversation.checks.append(Check(f"{sender} Finished", ok, detail))
         else:
             certificate = self._certificates.get(sender)
+            if isinstance(certificate, CompressedCertificate) and not certificate.certificates:
+                return  # compressed with an algorithm this Python lacks: the message line says which
             if certificate is None or not certificate.certificates:
                 raise DecodeError(f"{sender} CertificateVerify without a certificate before it")
             leaf = certificate.parsed()[0]

@@ -14,9 +14,9 @@ from cryptography import x509
 
 from ..display import Shown
 from ..errors import DecodeError
+from .alerts import Alert, parse_alert
+from .compression import CompressedBody, decompress_certificate
 from .constants import (
-    ALERT_DESCRIPTIONS,
-    ALERT_LEVELS,
     CIPHER_SUITES,
     EXTENSIONS,
     GROUPS,
@@ -242,6 +242,21 @@ class Certificate(HandshakeMessage):
 
 
 @dataclass(frozen=True)
+class CompressedCertificate(Certificate):
+    """A Certificate sent compressed (RFC 8879): ``certificates`` are those it decompresses to,
+    empty when this Python cannot decompress it (``compression.why_not`` says why)."""
+
+    compression: CompressedBody | None = None
+
+    def __str__(self) -> str:
+        packed = self.compression
+        if packed.certificate_body is None:
+            return f"{len(packed.compressed)} B {packed.why_not}"
+        return (f"{packed.algorithm_name}, {len(packed.compressed)} B for {packed.uncompressed_length} B "
+                f"of Certificate: {super().__str__()}")
+
+
+@dataclass(frozen=True)
 class CertificateRequest(HandshakeMessage):
     request_context: bytes = b""
     signature_schemes: tuple[int, ...] = ()
@@ -317,32 +332,6 @@ class ClientKeyExchange(HandshakeMessage):
         return f"{len(self.public_key)}-byte public key"
 
 
-@dataclass(frozen=True)
-class Alert(Shown):
-    """A TLS alert: ``fatal`` ones end the connection; ``close notify`` ends it politely."""
-
-    level: int
-    description: int
-
-    @property
-    def name(self) -> str:
-        return "Alert"
-
-    @property
-    def description_name(self) -> str:
-        return ALERT_DESCRIPTIONS.get(self.description, f"alert {self.description}")
-
-    def __str__(self) -> str:
-        return f"{ALERT_LEVELS.get(self.level, self.level)}: {self.description_name}"
-
-
-def parse_alert(data: bytes) -> Alert:
-    reader = Reader(data, "Alert")
-    alert = Alert(reader.uint(1), reader.uint(1))
-    reader.expect_end()
-    return alert
-
-
 # --------------------------------------------------------------------------------------------
 
 
@@ -372,6 +361,16 @@ def _parse_certificate(r: Reader, raw: bytes, tls13: bool):
         if tls13:
             entries.vector(2)  # per-certificate extensions (OCSP, SCT): not shown
     return Certificate(11, raw, context, tuple(certificates))
+
+
+def _parse_compressed_certificate(r: Reader, raw: bytes):
+    packed = decompress_certificate(r.rest())
+    if packed.certificate_body is None:
+        return CompressedCertificate(25, raw, compression=packed)
+    body = Reader(packed.certificate_body, "decompressed Certificate")
+    inner = _parse_certificate(body, raw, tls13=True)
+    body.expect_end()
+    return CompressedCertificate(25, raw, inner.request_context, inner.certificates, packed)
 
 
 def _parse_certificate_request(r: Reader, raw: bytes, tls13: bool):
@@ -434,6 +433,8 @@ def parse_handshake(raw: bytes, *, tls13: bool) -> HandshakeMessage:
         message = EncryptedExtensions(8, raw, _extensions(r))
     elif msg_type == 11:
         message = _parse_certificate(r, raw, tls13)
+    elif msg_type == 25:  # only TLS 1.3 has it
+        message = _parse_compressed_certificate(r, raw)
     elif msg_type == 13:
         message = _parse_certificate_request(r, raw, tls13)
     elif msg_type == 15:
@@ -481,6 +482,7 @@ class HandshakeBuffer:
 
 __all__ = [
     "Alert", "Certificate", "CertificateRequest", "CertificateVerify", "ClientHello", "ClientKeyExchange",
+    "CompressedCertificate",
     "EncryptedExtensions", "Extension", "Finished", "HandshakeBuffer", "HandshakeMessage", "NewSessionTicket",
     "ServerHello", "ServerHelloDone", "ServerKeyExchange", "parse_alert", "parse_handshake",
 ]
