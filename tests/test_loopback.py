@@ -194,34 +194,26 @@ def test_expired_server_certificate(ca, client_cert, tls_version):
 
 
 @pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
-def test_server_certificate_from_an_untrusted_ca(ca, other_ca, client_cert, tls_version):
-    stranger = other_ca.issue_server("localhost")
-
-    result = handshake(stranger, client_cert, trust=ca, tls_version=tls_version)
-
-    assert not result.ok
-    assert result.client_saw.error == (
-        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate")
-    assert result.client_saw.alert_sent == "unknown ca"
-    assert result.server_saw.error == "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"
-    assert result.server_saw.alert_received == "unknown ca"
-
-
-@pytest.mark.parametrize("tls_version", ["1.3", "1.2"])
-def test_client_certificate_from_another_ca(ca, other_ca, server_cert, tls_version):
-    mallory = other_ca.issue_client("mallory@example.test")
-
-    result = handshake(server_cert, mallory, trust=ca, tls_version=tls_version)
+@pytest.mark.parametrize("stranger", ["server", "client"])
+def test_a_certificate_from_an_unknown_ca_is_refused_by_the_side_that_checks_it(ca, other_ca, server_cert,
+                                                                                client_cert, stranger, tls_version):
+    if stranger == "server":
+        result = handshake(other_ca.issue_server("localhost"), client_cert, trust=ca, tls_version=tls_version)
+        checker, refused = result.client_saw, result.server_saw
+    else:
+        result = handshake(server_cert, other_ca.issue_client("mallory@example.test"), trust=ca,
+                           tls_version=tls_version)
+        checker, refused = result.server_saw, result.client_saw
 
     assert not result.ok
-    assert result.server_saw.error == (
+    assert checker.error == (
         "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate")
-    assert result.server_saw.alert_sent == "unknown ca"
-    assert not result.server_saw.handshake_done
-    assert result.client_saw.error == "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca"
-    assert result.client_saw.alert_received == "unknown ca"
-    # TLS 1.3: the client finished its side (and verified the server) before the server refused it.
-    assert result.client_saw.handshake_done is (tls_version == "1.3")
+    assert checker.alert_sent == "unknown ca" and not checker.handshake_done
+    assert "TLSV1_ALERT_UNKNOWN_CA" in refused.error  # the reason code: the wording differs between OpenSSL builds
+    assert refused.alert_received == "unknown ca"
+    if stranger == "client":
+        # TLS 1.3: the client finished its side (and verified the server) before the server refused it.
+        assert refused.handshake_done is (tls_version == "1.3")
 
 
 def test_mutual_without_client_certificate_tls13_fails_on_the_round_trip(ca, server_cert):
@@ -606,10 +598,7 @@ def test_a_failing_handler_fails_its_connection_not_the_server(server_ctx, clien
     with LoopbackServer(server_ctx, handler=broken) as server:
         for _ in range(2):
             with connect(server.address, client_ctx) as connection:
-                try:
-                    assert connection.request() == b""  # the server hung up...
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # ...before the request was written or read (Python 3.13 with OpenSSL 3.5)
+                assert connection.request() == b""  # the server hung up (a reset on some builds: also b"")
     assert [v.error for v in server.connections] == ["the handler raised ValueError: boom"] * 2
 
 

@@ -363,8 +363,14 @@ class Connection:
         ``ssl.SSLError`` carrying the server's alert.
         """
         try:
-            self.tls.sendall(data)
-            return self.tls.recv(65536)
+            try:
+                self.tls.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server has closed already; its alert, if it sent one, is still there to read
+            try:
+                return self.tls.recv(65536)
+            except (BrokenPipeError, ConnectionResetError):
+                return b""  # closed without an alert (a reset, on some builds, instead of an end of file)
         except (socket.timeout, TimeoutError):
             raise HandshakeTimeout(
                 f"no answer from the server within {self.tls.gettimeout():g} s"
