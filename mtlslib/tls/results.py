@@ -32,6 +32,14 @@ class PeerView(Shown):
     alert_received: str | None = None
 
     @property
+    def reason(self) -> str | None:
+        """OpenSSL's reason code for :attr:`error` (``CERTIFICATE_VERIFY_FAILED``,
+        ``TLSV1_ALERT_UNKNOWN_CA``...): the same on every OpenSSL build, where the words after it
+        are not (3.0's "sslv3 alert" is 3.5's "ssl/tls alert")."""
+        found = re.match(r"\[SSL: ([A-Z0-9_]+)\]", self.error or "")
+        return found.group(1) if found else None
+
+    @property
     def peer_identity(self) -> str | None:
         """The first subjectAltName value of the verified peer certificate (``None`` if none)."""
         return self.peer_names[0].split(":", 1)[1] if self.peer_names else None
