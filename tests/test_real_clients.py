@@ -96,10 +96,12 @@ def test_without_a_certificate_every_client_reads_the_server_s_alert(pki, tools)
         assert "alert certificate required" in run.error, run
         assert str(run).endswith(f"no response: {run.error}")
     if "curl" in runs:
-        assert runs["curl"].error == "curl exit status 56: OpenSSL SSL_read: tlsv13 alert certificate required"
+        # curl's exit status (56: failure receiving data), not its wording, which varies between builds
+        assert runs["curl"].error.startswith("curl exit status 56: ")
     if "openssl s_client" in runs:
-        assert runs["openssl s_client"].error == (
-            "openssl exit status 1: tlsv13 alert certificate required (SSL alert number 116)")
+        # The alert's number (116: certificate_required, RFC 8446 6.2), not OpenSSL's words for it
+        assert runs["openssl s_client"].error.startswith("openssl exit status 1: ")
+        assert runs["openssl s_client"].error.endswith("(SSL alert number 116)")
 
 
 def test_every_client_checks_the_server_name(pki, tools):
