@@ -1,7 +1,10 @@
-"""Chapter 04's exercises on a real capture: HKDF-Expand-Label and a Finished MAC written by the
-reader; each checker passes the right answer and names each usual mistake."""
+"""Chapter 04's exercises: HKDF-Expand-Label (checked against RFC 8448's published values and
+mtlslib.wire) and a Finished MAC on a real capture, written by the reader; each checker passes the
+right answer and names each usual mistake."""
 
 from __future__ import annotations
+
+import hmac as stdlib_hmac
 
 import pytest
 from cryptography.hazmat.primitives import hashes, hmac
@@ -81,46 +84,69 @@ def imports_the_library_under_another_name(secret, label, context, length, algor
     return library_expand_label(secret, label, context, length, suite_of(algorithm))
 
 
-def test_the_right_hkdf_expand_label_opens_the_first_record(trace, capsys):
-    check_hkdf_expand_label(hkdf_expand_label, trace)
+def extract_instead(secret, label, context, length, algorithm):
+    """One HMAC keyed with the secret over the HkdfLabel (HKDF-Extract's step), cut to length."""
+    full_label = b"tls13 " + label.encode()
+    info = length.to_bytes(2, "big") + bytes([len(full_label)]) + full_label + bytes([len(context)]) + context
+    return stdlib_hmac.new(secret, info, algorithm.name).digest()[:length]
+
+
+def test_the_right_hkdf_expand_label_gives_rfc_8448s_values_and_the_wires(capsys):
+    check_hkdf_expand_label(hkdf_expand_label)
     out = capsys.readouterr().out
-    assert "derives all 5 values" in out and "first encrypted record opens: EncryptedExtensions" in out
+    assert "all 5 values RFC 8448 publishes here (SHA-256), and the same 2 SHA-384 values as mtlslib.wire" in out
+
+
+FIRST = r"\(secret, 'key', b'', 16, SHA256\(\)\) gave the wrong value for RFC 8448's server handshake key: "
 
 
 @pytest.mark.parametrize("wrong, complaint", [
-    (variant(prefix=b""), r"label prefix is wrong \(''"),
+    (variant(prefix=b""), FIRST + r"the label prefix is wrong \(''"),
     (variant(prefix=b"TLS 1.3, "), r"label prefix is wrong \('TLS 1.3, '"),
     (variant(prefix=b"tls13"), r"label prefix is wrong \('tls13'"),
     (variant(length_bytes=0), "output length is missing"),
-    (variant(length_bytes=1), "encoded in 1 byte"),
+    (variant(length_bytes=1), FIRST + "the output length is encoded in 1 byte: HkdfLabel.length is a uint16"),
     (variant(label_length=False), "label's own length byte is missing"),
     (variant(context_length=False), "context's length byte is missing"),
     (variant(extract=True), "whole HKDF"),
+    (extract_instead, "one HMAC of the HkdfLabel with the secret as key, which is HKDF-Extract's step"),
+    (lambda secret, label, context, length, algorithm: stdlib_hmac.new(secret, label.encode(), algorithm.name).digest(),
+     r"'key', b'', 16, SHA256\(\)\) returned 32 bytes, not 16: 32 bytes is what one HMAC \(HKDF-Extract\) gives"),
     (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, length,
                                                                          hashes.SHA384()),
-     "SHA-256.*use the hash you are given"),
-    (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, length,
-                                                                         algorithm).hex(), "returned str"),
-    (lambda secret, label, context, length, algorithm: secret[:length], "HkdfLabel is: the output length"),
-    (variant(prefix=b""), r"\(secret, 'key', b'', 32, \.\.\.\) gave the wrong value for the server's handshake key: "),
+     FIRST + "your hash is fixed to SHA-384: use the hash you are given"),
     (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, length,
                                                                          hashes.SHA256()),
-     "wrong value for the server's handshake key: your hash is fixed to SHA-256: use the hash you are given"),
-    (hashes_the_context, "you hashed the context: pass the context as given, don't hash it"),
+     r"'key', b'', 32, SHA384\(\)\) gave the wrong value for a 32-byte key with SHA-384: your hash is fixed to "
+     "SHA-256: use the hash you are given"),
+    (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, length,
+                                                                         algorithm).hex(), "returned str"),
+    (lambda secret, label, context, length, algorithm: hkdf_expand_label(secret, label, context, 3 * length,
+                                                                         algorithm), "returned 48 bytes, not 16: ask"),
+    (lambda secret, label, context, length, algorithm: secret[:length], "HkdfLabel is: the output length"),
+    (hashes_the_context, FIRST + "you hashed the context: pass the context as given, don't hash it"),
 ])
-def test_each_hkdf_mistake_is_named(trace, wrong, complaint):
+def test_each_hkdf_mistake_is_named(wrong, complaint):
     with pytest.raises(ExerciseIncorrect, match=complaint):
-        check_hkdf_expand_label(wrong, trace)
+        check_hkdf_expand_label(wrong)
+
+
+def test_no_hkdf_hint_gives_the_answer_away():
+    # Each explanation says what is wrong, never the bytes of the right HkdfLabel or of the right value.
+    for wrong in (variant(prefix=b""), variant(length_bytes=1), variant(context_length=False), extract_instead):
+        with pytest.raises(ExerciseIncorrect) as refused:
+            check_hkdf_expand_label(wrong)
+        assert "00 10 09" not in str(refused.value) and "3fce" not in str(refused.value)
 
 
 @pytest.mark.parametrize("wrapper", [wraps_the_library, wraps_the_library_in_a_helper, imports_the_library_inside,
                                      imports_the_library_under_another_name])
-def test_an_answer_that_calls_the_library_is_refused(trace, wrapper):
+def test_an_answer_that_calls_the_library_is_refused(wrapper):
     assert wrapper(b"s" * 48, "key", b"", 32, hashes.SHA384()) == hkdf_expand_label(b"s" * 48, "key", b"", 32,
                                                                                    hashes.SHA384())
     with pytest.raises(ExerciseIncorrect, match=r"calls keyschedule\.hkdf_expand_label: .* Write it without "
                                                 r"keyschedule: serialize the HkdfLabel yourself"):
-        check_hkdf_expand_label(wrapper, trace)
+        check_hkdf_expand_label(wrapper)
 
 
 def own_finished(sender, positions):
@@ -243,7 +269,7 @@ def test_a_tls12_capture_is_refused_with_a_clear_message(pki):
     root, server, alice = pki
     tls12 = capture_handshake(server, alice, trust=root, tls_version="1.2", tickets=False)
     with pytest.raises(ExerciseIncorrect, match="TLS 1.3 handshake"):
-        check_hkdf_expand_label(hkdf_expand_label, tls12)
+        check_finished(finished, tls12)
 
 
 def test_blank_exercises_say_what_to_write(trace):
@@ -254,6 +280,6 @@ def test_blank_exercises_say_what_to_write(trace):
         raise NotImplementedError()
 
     with pytest.raises(ExerciseNotDone, match="hkdf_expand_label\\(\\) is not written yet"):
-        check_hkdf_expand_label(hkdf_expand_label, trace)
+        check_hkdf_expand_label(hkdf_expand_label)
     with pytest.raises(ExerciseNotDone, match="finished_verify_data\\(\\) is not written yet"):
         check_finished(finished_verify_data, trace)

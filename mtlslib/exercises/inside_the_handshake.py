@@ -1,11 +1,13 @@
 """Checkers for chapter 04, inside the handshake: HKDF-Expand-Label and a Finished MAC, by hand.
 
-Both checkers work on the reader's own capture (a :class:`~mtlslib.tls.HandshakeTrace` of a TLS 1.3
-handshake): the secrets come from its key log, the right answers from :mod:`mtlslib.wire` and from
-the bytes that crossed the wire. A wrong answer is compared with the usual mistakes (a wrong label
-prefix, a missing length, a fixed hash, the wrong transcript or secret) to say which one it is. An
-answer that only hands the work to :mod:`mtlslib.wire.keyschedule`, whose functions compute the same
-values, is refused: the exercise is to write them.
+HKDF-Expand-Label is checked against the values RFC 8448 publishes for its example handshake
+(SHA-256) and against :mod:`mtlslib.wire` (SHA-384). The Finished checker works on the reader's own
+capture (a :class:`~mtlslib.tls.HandshakeTrace` of a TLS 1.3 handshake): the secrets come from its
+key log, the right answers from the bytes that crossed the wire. A wrong answer is compared with the
+usual mistakes (a wrong label prefix, a missing length, Extract instead of Expand, a fixed hash, the
+wrong transcript or secret) to say which one it is. An answer that only hands the work to
+:mod:`mtlslib.wire.keyschedule`, whose functions compute the same values, is refused: the exercise
+is to write them.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from mtlslib.exercises import attempt, expect, well_done
+from mtlslib.lessons import rfc8448
 from mtlslib.tls import HandshakeTrace
-from mtlslib.wire import keyschedule, read_records
-from mtlslib.wire.constants import HANDSHAKE_TYPES
+from mtlslib.wire import keyschedule
 from mtlslib.wire.messages import HandshakeMessage
 
 __all__ = ["check_finished", "check_hkdf_expand_label"]
@@ -98,6 +100,9 @@ def _mistakes(secret: bytes, label: str, context: bytes, length: int, algorithm)
     wrong[HKDF(algorithm, length, None, _hkdf_label(full, context, length)).derive(secret)] = (
         "you ran the whole HKDF (extract, then expand): HKDF-Expand-Label only expands; the secret is "
         "already a pseudorandom key (use HKDFExpand)")
+    wrong[hmac.new(secret, _hkdf_label(full, context, length), algorithm.name).digest()[:length]] = (
+        "you computed one HMAC of the HkdfLabel with the secret as key, which is HKDF-Extract's step: "
+        "HKDF-Expand chains HMACs, each over the previous block, the info and a counter byte (use HKDFExpand)")
     hashed = hashes.Hash(algorithm)
     hashed.update(context)
     wrong[expand(_hkdf_label(full, hashed.finalize(), length))] = (
@@ -111,40 +116,63 @@ def _mistakes(secret: bytes, label: str, context: bytes, length: int, algorithm)
     return wrong
 
 
-def check_hkdf_expand_label(hkdf_expand_label: Callable[[bytes, str, bytes, int, hashes.HashAlgorithm], bytes],
-                            trace: HandshakeTrace) -> None:
+def _empty_hash(algorithm: hashes.HashAlgorithm) -> bytes:
+    """Transcript-Hash("") of RFC 8446 section 7.1: the context of every Derive-Secret(., "derived", "")."""
+    return hashes.Hash(algorithm).finalize()
+
+
+def _cases() -> list[tuple[str, bytes, str, bytes, int, hashes.HashAlgorithm, bytes]]:
+    """(what, secret, label, context, length, hash, right answer): first RFC 8448's published values,
+    then values mtlslib.wire derives with SHA-384, the hash of TLS_AES_256_GCM_SHA384."""
+    printed, sha256 = rfc8448.PRINTED, hashes.SHA256()
+    server = printed["s hs traffic"]
+    cases = [
+        ("RFC 8448's server handshake key", server, "key", b"", 16, sha256, printed["server handshake key"]),
+        ("RFC 8448's server handshake IV", server, "iv", b"", keyschedule.IV_LENGTH, sha256,
+         printed["server handshake iv"]),
+        ("RFC 8448's server finished key", server, "finished", b"", 32, sha256, printed["server finished key"]),
+        # Derive-Secret(early secret, "derived", ""): a context that is not empty, the hash of no messages.
+        ("RFC 8448's 'derived' secret", printed["early secret"], "derived", _empty_hash(sha256), 32, sha256,
+         printed["derived for handshake"]),
+        ("RFC 8448's client handshake traffic secret", printed["handshake secret"], "c hs traffic",
+         printed["hash ClientHello..ServerHello"], 32, sha256, printed["c hs traffic"]),
+    ]
+    suite = keyschedule.TLS13_SUITES[0x1302]
+    sha384 = suite.hash()
+    # The early secret of every SHA-384 handshake without a PSK: HKDF-Extract(0, 0).
+    secret = hmac.new(bytes(suite.hash_length), bytes(suite.hash_length), suite.hash_name).digest()
+    for what, label, context, length in (("a 32-byte key with SHA-384", "key", b"", suite.key_length),
+                                         ("a SHA-384 'derived' secret", "derived", _empty_hash(sha384),
+                                          suite.hash_length)):
+        cases.append((what, secret, label, context, length, sha384,
+                      keyschedule.hkdf_expand_label(secret, label, context, length, suite)))
+    return cases
+
+
+def check_hkdf_expand_label(hkdf_expand_label: Callable[[bytes, str, bytes, int, hashes.HashAlgorithm], bytes]
+                            ) -> None:
     """``hkdf_expand_label(secret, label, context, length, algorithm)`` (RFC 8446 section 7.1) must
-    give the keys that really protected the captured handshake."""
+    give RFC 8448's published values and the values mtlslib.wire derives with SHA-384."""
     name = getattr(hkdf_expand_label, "__name__", "hkdf_expand_label")
     _refuse_keyschedule(hkdf_expand_label, "hkdf_expand_label",
                         "serialize the HkdfLabel yourself and give it to HKDFExpand as info")
-    suite, secrets, _ = _capture(trace)
-    server_secret = secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"]
-    algorithm = suite.hash()
-    sha256 = keyschedule.TLS13_SUITES[0x1301]
-    cases = [
-        ("the server's handshake key", server_secret, "key", b"", suite.key_length, suite),
-        ("the server's handshake IV", server_secret, "iv", b"", keyschedule.IV_LENGTH, suite),
-        ("the server's finished key", server_secret, "finished", b"", suite.hash_length, suite),
-        # Derive-Secret(secret, "derived", "") (RFC 8446 7.1): a context that is not empty, the hash of no messages.
-        ("a Derive-Secret value", server_secret, "derived", hashes.Hash(algorithm).finalize(), suite.hash_length, suite),
-        ("a key with SHA-256 (TLS_AES_128_GCM_SHA256)", server_secret[:32], "key", b"", 16, sha256),
-    ]
-    answers = []
-    for what, secret, label, context, length, case_suite in cases:
-        answer = attempt(hkdf_expand_label, secret, label, context, length, case_suite.hash())
-        call = f"{name}(secret, {label!r}, {'a hash' if context else repr(b'')}, {length}, ...)"
+    cases = _cases()
+    for what, secret, label, context, length, algorithm, right in cases:
+        answer = attempt(hkdf_expand_label, secret, label, context, length, algorithm)
+        shown = f"a {len(context)}-byte hash" if context else repr(b"")
+        call = f"{name}(secret, {label!r}, {shown}, {length}, {algorithm.name.upper()}())"
         expect(isinstance(answer, bytes), f"{call} returned {type(answer).__name__}: return the bytes themselves")
-        expect(len(answer) == length, f"{call} returned {len(answer)} bytes: ask HKDFExpand for `length` bytes")
-        if answer != keyschedule.hkdf_expand_label(secret, label, context, length, case_suite):
-            hint = _mistakes(secret, label, context, length, case_suite.hash()).get(answer, _STRUCTURE)
+        if len(answer) != length:
+            why = (f"{algorithm.digest_size} bytes is what one HMAC (HKDF-Extract) gives; HKDF-Expand gives the "
+                   "`length` bytes you ask for" if len(answer) == algorithm.digest_size
+                   else "ask HKDFExpand for `length` bytes")
+            expect(False, f"{call} returned {len(answer)} bytes, not {length}: {why}")
+        if answer != right:
+            hint = _mistakes(secret, label, context, length, algorithm).get(answer, _STRUCTURE)
             expect(False, f"{call} gave the wrong value for {what}: {hint}")
-        answers.append(answer)
-    key, iv = answers[:2]
-    first = next(r for r in read_records(trace.stream("server")) if r.content_type == 23)
-    inner = suite.aead(key).decrypt(keyschedule.record_nonce(iv, 0), first.fragment, first.header)
-    well_done(f"your {name} derives all {len(cases)} values; with your key and IV the server's first encrypted "
-              f"record opens: {HANDSHAKE_TYPES[inner[0]]}")
+    published = sum(what.startswith("RFC 8448") for what, *_ in cases)
+    well_done(f"your {name} gives all {published} values RFC 8448 publishes here (SHA-256), and the same "
+              f"{len(cases) - published} SHA-384 values as mtlslib.wire")
 
 
 # --------------------------------------------------------------------------------------------
