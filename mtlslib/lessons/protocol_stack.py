@@ -25,7 +25,7 @@ __all__ = ["STACKS", "negotiate_alpn", "protocol_stack_diagram", "protocol_stack
 STACKS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
     ("HTTP/1.1", "http/1.1", (
         ("HTTP/1.1", "one request at a time per connection, text headers"),
-        ("TLS 1.3 records", "handshake and application data, each in TLS records"),
+        ("TLS 1.3 records", "the handshake, then the HTTP bytes encrypted, in TLS records"),
         ("TCP", "one ordered byte stream, the kernel's"),
         ("IP", ""))),
     ("HTTP/2", "h2", (
@@ -35,8 +35,8 @@ STACKS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
         ("IP", ""))),
     ("HTTP/3", "h3", (
         ("HTTP/3", "requests on QUIC streams"),
-        ("QUIC", "streams, loss recovery, packet protection; TLS 1.3 handshake messages in CRYPTO frames, "
-                 "no TLS records"),
+        ("QUIC + TLS 1.3", "streams, loss recovery, packet protection; TLS 1.3 handshake messages in "
+                           "CRYPTO frames, no TLS records"),
         ("UDP", "datagrams"),
         ("IP", ""))),
 )
@@ -53,17 +53,18 @@ def protocol_stack_text() -> str:
 
 
 def _colour(layer: str) -> str:
-    return _TLS_COLOUR if layer.startswith("TLS") else _QUIC_COLOUR if layer == "QUIC" else _PLAIN_COLOUR
+    return _TLS_COLOUR if layer.startswith("TLS") else _QUIC_COLOUR if layer.startswith("QUIC") else _PLAIN_COLOUR
 
 
 def protocol_stack_diagram() -> Diagram:
     """The three stacks side by side; TLS (blue) and QUIC, which carries TLS's handshake (amber)."""
-    graph = graphviz.Digraph("protocol_stacks", graph_attr={"rankdir": "TB", "nodesep": "0.25", "ranksep": "0.1",
-                                                            "fontname": "Helvetica", "labelloc": "t",
-                                                            "label": "Where TLS sits"},
+    title = "Where TLS sits (blue: TLS with its records; amber: QUIC, which carries TLS 1.3's handshake)"
+    graph = graphviz.Digraph("protocol_stacks",
+                             graph_attr={"rankdir": "TB", "nodesep": "0.25", "ranksep": "0.1", "fontname": "Helvetica",
+                                         "labelloc": "t", "label": title},
                              node_attr={"shape": "box", "style": "rounded,filled", "fontname": "Helvetica",
                                         "fontsize": "11", "width": "2.4"},
-                             edge_attr={"style": "invis"})
+                             edge_attr={"style": "invis"})  # the edges only stack the layers
     for index, (name, alpn, layers) in enumerate(STACKS):
         with graph.subgraph(name=f"cluster_{index}") as stack:
             stack.attr(label=f"{name}  (ALPN \"{alpn}\")", color="#e5e7eb", style="rounded", fontsize="12")
