@@ -240,3 +240,14 @@ def test_the_network_helpers_refuse_what_they_cannot_read():
         measure.network_latencies((0, -10))
     with pytest.raises(UsageError, match="tls_version"):
         NetworkConfig(False, "1.1")
+
+
+@pytest.mark.parametrize("version", ["1.3", "1.2"])
+def test_a_resumed_handshake_sends_no_certificate_either_way(version):
+    full, resumed = measure.resumption_messages(version)
+    assert (full.config.resumed, resumed.config.resumed) == (False, True)
+    assert "Certificate" in full.client and "CertificateRequest" in full.server
+    assert resumed.client == ("ClientHello", "Finished")
+    assert resumed.server[0] == "ServerHello" and "Finished" in resumed.server
+    assert not {"Certificate", "CertificateRequest", "CertificateVerify"} & set(resumed.client + resumed.server)
+    assert str(resumed).startswith(f"mTLS {version}, resumed\n  client: ClientHello, Finished\n  server: ServerHello")

@@ -7,7 +7,8 @@
 * :func:`network_latencies` times TLS 1.3, TLS 1.2, with and without a client certificate, and
   resumed sessions (Python's ``session=``) through relays with several round-trip times;
   :func:`summarize_network` takes the medians, :func:`round_trips_waited` reads how many round
-  trips each kind of connection waits for, and :func:`network_table` prints them all.
+  trips each kind of connection waits for, and :func:`network_table` prints them all;
+  :func:`resumption_messages` shows what a resumed handshake leaves out.
 
 The relay delays the bytes, not TCP's own handshake: the kernel completes that on loopback
 before the relay accepts the connection. On a real network TCP's handshake adds one more round
@@ -33,6 +34,7 @@ from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     AcceptLoop,
+    MessageTap,
     RunsOn,
     TrackedConnection,
     client_context,
@@ -42,9 +44,12 @@ from mtlslib.tls import (
     serve_tls,
     server_context,
 )
+from mtlslib.tls.observe import HANDSHAKE
+from mtlslib.wire.constants import HANDSHAKE_TYPES
 
-__all__ = ["DelayRelay", "NETWORK_CONFIGS", "network_latencies", "network_table", "NetworkConfig", "NetworkSample",
-           "NetworkSummary", "round_trips_waited", "RoundTrips", "summarize_network"]
+__all__ = ["DelayRelay", "HandshakeMessages", "NETWORK_CONFIGS", "network_latencies", "network_table", "NetworkConfig",
+           "NetworkSample", "NetworkSummary", "resumption_messages", "round_trips_waited", "RoundTrips",
+           "summarize_network"]
 
 _CHUNK = 65536
 _MESSAGE = b"hello\n"
@@ -269,6 +274,45 @@ def network_latencies(rtts_ms: Sequence[float] = (0, 10, 50), configs: Sequence[
             server.stop()
     order = {config: i for i, config in enumerate(configs)}
     return sorted(samples, key=lambda s: (order[s.config], s.rtt_ms))
+
+
+@dataclass(frozen=True)
+class HandshakeMessages(Shown):
+    """The handshake messages each side sent in one connection, as the client's OpenSSL saw them."""
+
+    config: NetworkConfig
+    client: tuple[str, ...]
+    server: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.config.label}\n  client: {', '.join(self.client)}\n  server: {', '.join(self.server)}"
+
+
+def resumption_messages(tls_version: str = "1.3", *, timeout: float = DEFAULT_TIMEOUT) -> list[HandshakeMessages]:
+    """Two mutual TLS connections, without a relay: a full handshake, then one that resumes its
+    session (``session=``). Returns the handshake messages of each, client and server."""
+    ca = CertificateAuthority.create("Network CA")
+    context = server_context(ca.issue_server("localhost"), trust=ca, mutual=True, tls_version=tls_version)
+    client_ctx = client_context(ca, certificate=ca.issue_client("alice@example.test"), tls_version=tls_version)
+    seen: list[tuple[str, str]] = []
+
+    def record(_conn, direction, _version, content_type, _msg_type, data) -> None:
+        if content_type == HANDSHAKE:  # data[0]: the message type (the callback's own can be misread)
+            seen.append(("client" if direction == "write" else "server", HANDSHAKE_TYPES.get(data[0], str(data[0]))))
+
+    tap = MessageTap(client_ctx, record)
+    rows, session = [], None
+    try:
+        with AcceptLoop(partial(_answer, context, timeout), name="mtlslib-network") as server:
+            for resumed in (False, True):
+                seen.clear()
+                session = _timed(server.address, client_ctx, session, timeout)[1]
+                rows.append(HandshakeMessages(NetworkConfig(True, tls_version, resumed),
+                                              *(tuple(name for who, name in seen if who == side)
+                                                for side in ("client", "server"))))
+    finally:
+        tap.detach()
+    return rows
 
 
 def _answer(context: ssl.SSLContext, timeout: float, conn: socket.socket, _client_address,
