@@ -29,8 +29,6 @@ PRINTED = [
      "TLS 1.3 ECDSA P-256      median 1.235 ms  (10% under 1.100 ms, 90% under 1.500 ms; 150 connections)"),
     (measure.MtlsRatio("1.3", "ed25519", 1.0, 1.25),
      "TLS 1.3 Ed25519      mTLS/TLS = 1.25x  (1.250 ms against 1.000 ms: +250 microseconds)"),
-    (measure.NetworkEstimate(MTLS12, 20, 4, 3.04),
-     "mTLS 1.2 RSA-2048        4 x 20 ms + 3.0 ms of computing = 83.0 ms"),
     (measure.SignatureCost("rsa-2048", 1234.56, 45.6, 200),
      "RSA-2048     sign  1234.6 us   verify    45.6 us   (medians of 200 runs)"),
     (measure.IssuanceTiming("ecdsa-p256", 300, 1.5),
@@ -57,7 +55,7 @@ def test_every_result_prints_one_way(result, text):
 def test_each_module_has_one_responsibility():
     assert {"handshake_latencies", "signature_costs", "time_issuance"} <= set(measure.timing.__all__)
     assert {"handshake_traffic", "compare_traffic", "crl_sizes"} <= set(measure.traffic.__all__)
-    assert set(measure.plots.__all__) == {"plot_latencies", "plot_traffic"}
+    assert set(measure.plots.__all__) == {"plot_latencies", "plot_network", "plot_traffic"}
     assert set(measure.fleet.__all__) == {"Attempt", "crl_checking_context", "issue_short_lived", "try_client"}
 
 
@@ -135,22 +133,6 @@ def test_a_ratio_needs_both_halves_of_a_pair():
     assert measure.mtls_ratios(_samples(MTLS13, [1, 2])) == []
     with pytest.raises(UsageError, match="no latency samples"):
         measure.summarize_latencies([])
-
-
-def test_network_estimates_add_one_rtt_per_round_trip(traffic):
-    summaries = measure.summarize_latencies(_samples(TLS13, [2]) + _samples(measure.HandshakeConfig(True, "1.2"), [3]))
-    tls13, mtls12 = measure.network_estimates(summaries, traffic, rtt_ms=20)
-    # TCP's handshake, the TLS round trips, the request.
-    assert (tls13.round_trips, tls13.total_ms) == (3, pytest.approx(62))
-    assert (mtls12.round_trips, mtls12.total_ms) == (4, pytest.approx(83))
-
-
-def test_network_estimates_refuse_a_missing_count_or_a_silly_rtt(traffic):
-    summaries = measure.summarize_latencies(_samples(TLS13, [2]))
-    with pytest.raises(UsageError, match="no traffic counted for TLS 1.3"):
-        measure.network_estimates(summaries, traffic[2:], rtt_ms=20)
-    with pytest.raises(UsageError, match="rtt_ms"):
-        measure.network_estimates(summaries, traffic, rtt_ms=0)
 
 
 def test_the_latency_figure_has_the_distributions_and_every_configuration():

@@ -7,12 +7,27 @@ and the numbers stay available for checking.
 
 - :mod:`.timing`: handshake latencies, signature costs, issuing certificates;
 - :mod:`.traffic`: handshake messages, bytes and round trips, CRL sizes;
+- :mod:`.network`: a relay that adds real round trips on loopback, and connections timed through it;
 - :mod:`.fleet`: revoking with CRLs and short-lived certificates, each seen in a real handshake;
 - :mod:`.plots`: the figures.
 """
 
 from .fleet import Attempt, crl_checking_context, issue_short_lived, try_client
-from .plots import plot_latencies, plot_traffic
+from .network import (
+    NETWORK_CONFIGS,
+    DelayRelay,
+    HandshakeMessages,
+    NetworkConfig,
+    NetworkSample,
+    NetworkSummary,
+    RoundTrips,
+    network_latencies,
+    network_table,
+    resumption_messages,
+    round_trips_waited,
+    summarize_network,
+)
+from .plots import plot_latencies, plot_network, plot_traffic
 from .timing import (
     DEFAULT_CONFIGS,
     HandshakeConfig,
@@ -20,11 +35,9 @@ from .timing import (
     LatencySample,
     LatencySummary,
     MtlsRatio,
-    NetworkEstimate,
     SignatureCost,
     handshake_latencies,
     mtls_ratios,
-    network_estimates,
     signature_costs,
     summarize_latencies,
     time_issuance,
@@ -42,12 +55,18 @@ __all__ = [
     "Attempt",
     "CrlSize",
     "DEFAULT_CONFIGS",
+    "DelayRelay",
     "HandshakeConfig",
+    "HandshakeMessages",
     "IssuanceTiming",
     "LatencySample",
     "LatencySummary",
     "MtlsRatio",
-    "NetworkEstimate",
+    "NETWORK_CONFIGS",
+    "NetworkConfig",
+    "NetworkSample",
+    "NetworkSummary",
+    "RoundTrips",
     "SignatureCost",
     "Traffic",
     "TrafficChange",
@@ -58,11 +77,16 @@ __all__ = [
     "handshake_traffic",
     "issue_short_lived",
     "mtls_ratios",
-    "network_estimates",
+    "network_latencies",
+    "network_table",
     "plot_latencies",
+    "plot_network",
     "plot_traffic",
+    "resumption_messages",
+    "round_trips_waited",
     "signature_costs",
     "summarize_latencies",
+    "summarize_network",
     "time_issuance",
     "try_client",
 ]

@@ -8,10 +8,11 @@ from typing import Iterable, Sequence
 
 from mtlslib.errors import FigureError
 
+from .network import NetworkConfig, NetworkSummary
 from .timing import HandshakeConfig, LatencySample, group_by_config
 from .traffic import Traffic
 
-__all__ = ["plot_latencies", "plot_traffic"]
+__all__ = ["plot_latencies", "plot_network", "plot_traffic"]
 
 
 def plot_latencies(samples: Iterable[LatencySample]):
@@ -56,7 +57,7 @@ def plot_latencies(samples: Iterable[LatencySample]):
     return fig
 
 
-def _colour(config: HandshakeConfig) -> str:
+def _colour(config: HandshakeConfig | NetworkConfig) -> str:
     return "#d97706" if config.mutual else "#2563eb"
 
 
@@ -90,3 +91,34 @@ def plot_traffic(rows: Sequence[Traffic]):
     return fig
 
 
+
+
+def plot_network(summaries: Sequence[NetworkSummary]):
+    """Median time to the first answer against the round-trip time, one line per configuration,
+    over grey guides at 1, 2 and 3 round trips. Returns the ``Figure``."""
+    if not summaries:
+        raise FigureError("nothing to plot: give the result of summarize_network()")
+    lines: dict[NetworkConfig, list[tuple[float, float]]] = {}
+    for row in summaries:
+        lines.setdefault(row.config, []).append((row.rtt_ms, row.median_ms))
+    longest = max(row.rtt_ms for row in summaries)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for n in (1, 2, 3):
+        ax.plot([0, longest], [0, n * longest], color="#9ca3af", linewidth=0.8, zorder=0)
+        ax.annotate(f"{n} x RTT", (longest, n * longest), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8, color="#6b7280")
+    for config, points in lines.items():
+        points.sort()
+        # Lines that coincide are the point of the figure: the line styles keep each one visible.
+        ax.plot([x for x, _ in points], [y for _, y in points], color=_colour(config),
+                linestyle=":" if config.resumed else ("-" if config.tls_version == "1.3" else "--"),
+                marker="o" if config.tls_version == "1.3" else "s", markersize=4, label=config.label)
+    ax.set_xlabel("round-trip time added by the relay (ms)")
+    ax.set_ylabel("median ms, connect to first answer")
+    ax.set_title("Waiting grows with the round-trip time; computing does not")
+    ax.margins(x=0.12)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

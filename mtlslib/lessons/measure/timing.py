@@ -3,7 +3,8 @@
 * :func:`handshake_latencies` times many real connections on 127.0.0.1 for each
   :class:`HandshakeConfig` (TLS or mutual TLS, TLS 1.2 or 1.3, a key type), interleaved round by
   round so that whatever drifts during the run slows every configuration alike;
-  :func:`summarize_latencies`, :func:`mtls_ratios` and :func:`network_estimates` read them.
+  :func:`summarize_latencies` and :func:`mtls_ratios` read them (across real round trips:
+  :mod:`.network`).
 * :func:`signature_costs` times the signature and the verification that a client certificate adds.
 * :func:`time_issuance` times a CA issuing a fleet's certificates.
 
@@ -20,7 +21,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -37,12 +38,9 @@ from mtlslib.tls import (
     server_context,
 )
 
-if TYPE_CHECKING:
-    from .traffic import Traffic
-
 __all__ = ["DEFAULT_CONFIGS", "group_by_config", "handshake_latencies", "HandshakeConfig", "IssuanceTiming",
-           "LatencySample", "LatencySummary", "mtls_ratios", "MtlsRatio", "network_estimates", "NetworkEstimate",
-           "signature_costs", "SignatureCost", "summarize_latencies", "time_issuance"]
+           "LatencySample", "LatencySummary", "mtls_ratios", "MtlsRatio", "signature_costs", "SignatureCost",
+           "summarize_latencies", "time_issuance"]
 
 _KEY_LABELS = {"ecdsa-p256": "ECDSA P-256", "ecdsa-p384": "ECDSA P-384", "rsa-2048": "RSA-2048",
                "rsa-3072": "RSA-3072", "ed25519": "Ed25519"}
@@ -237,44 +235,6 @@ def mtls_ratios(samples: Iterable[LatencySample]) -> list[MtlsRatio]:
             plain = HandshakeConfig(False, config.tls_version, config.key_type)
             if plain in medians:
                 rows.append(MtlsRatio(config.tls_version, config.key_type, medians[plain], median))
-    return rows
-
-
-@dataclass(frozen=True)
-class NetworkEstimate(Shown):
-    """A measured loopback latency carried over to a network with a given round-trip time."""
-
-    config: HandshakeConfig
-    rtt_ms: float
-    round_trips: int
-    loopback_ms: float
-
-    @property
-    def total_ms(self) -> float:
-        return self.round_trips * self.rtt_ms + self.loopback_ms
-
-    def __str__(self) -> str:
-        return (f"{self.config.label:<24} {self.round_trips} x {self.rtt_ms:g} ms + {self.loopback_ms:.1f} ms "
-                f"of computing = {self.total_ms:.1f} ms")
-
-
-def network_estimates(summaries: Iterable[LatencySummary], traffic: Iterable[Traffic],
-                      rtt_ms: float) -> list[NetworkEstimate]:
-    """What each configuration would take across a network whose round trips take ``rtt_ms``.
-
-    On loopback a round trip costs microseconds, so the measured latency is nearly all computing.
-    Across a network every round trip the client waits for adds ``rtt_ms``: TCP's own handshake,
-    the TLS round trips counted in ``traffic`` (see :func:`compare_traffic`), and the request.
-    """
-    if isinstance(rtt_ms, bool) or not isinstance(rtt_ms, (int, float)) or not rtt_ms > 0:
-        raise UsageError(f"rtt_ms must be a positive number of milliseconds, not {rtt_ms!r}")
-    tls_round_trips = {(t.mutual, t.tls_version): t.round_trips for t in traffic}
-    rows = []
-    for summary in summaries:
-        key = (summary.config.mutual, summary.config.tls_version)
-        if key not in tls_round_trips:
-            raise UsageError(f"no traffic counted for {summary.config.label}; count it with compare_traffic()")
-        rows.append(NetworkEstimate(summary.config, rtt_ms, 1 + tls_round_trips[key] + 1, summary.median_ms))
     return rows
 
 
