@@ -31,6 +31,7 @@ from .messages import (
     CertificateVerify,
     ClientHello,
     CompressedCertificate,
+    EncryptedExtensions,
     Finished,
     HandshakeBuffer,
     HandshakeMessage,
@@ -39,6 +40,7 @@ from .messages import (
     parse_handshake,
 )
 from .records import Record, RecordBuffer
+from .resumption import EarlyDataProtection, early_data_offered
 
 SENDERS = ("client", "server")
 
@@ -203,6 +205,7 @@ class ConversationDecoder:
         self._secrets: dict[str, bytes] = {}
         self._tls13 = False
         self._certificates: dict[str, Certificate] = {}
+        self._early_data = False  # the client's records are under its early traffic secret (0-RTT)
         self.conversation = Conversation()
 
     def feed(self, sender: str, chunk: bytes) -> list[WireMessage]:
@@ -275,6 +278,10 @@ class ConversationDecoder:
         conversation = self.conversation
         if isinstance(message, ClientHello):
             conversation.client_random = message.random
+            early = self._keylog.get(message.random, {}).get("CLIENT_EARLY_TRAFFIC_SECRET")
+            if early is not None and early_data_offered(message):
+                self._early_data = True
+                direction.protection = EarlyDataProtection(early, message.cipher_suites)
         if isinstance(message, ServerHello):
             conversation.version = message.selected_version
             conversation.cipher_suite = message.cipher_suite_name
@@ -288,6 +295,11 @@ class ConversationDecoder:
             self._certificates[direction.sender] = message
         if isinstance(message, ServerHello) and self._tls13 and not message.is_hello_retry_request:
             self._start_handshake_keys(message)
+        # 0-RTT ends with the client's EndOfEarlyData, or at once if the server refuses it.
+        if self._early_data and (message.msg_type == 5 or (
+                isinstance(message, EncryptedExtensions) and not early_data_offered(message))):
+            self._early_data = False
+            self._switch(self._directions["client"], "CLIENT_HANDSHAKE_TRAFFIC_SECRET")
         if isinstance(message, Finished) and self._tls13:
             direction.finished = True
             self._switch(direction, f"{direction.sender.upper()}_TRAFFIC_SECRET_0")
@@ -299,7 +311,8 @@ class ConversationDecoder:
             return
         self.conversation.decrypted = True
         for sender in SENDERS:
-            self._switch(self._directions[sender], f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET")
+            if not (sender == "client" and self._early_data):
+                self._switch(self._directions[sender], f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET")
 
     def _switch(self, direction: _Direction, label: str) -> None:
         # A side logs a secret only when it starts using it: a client that rejects the server's

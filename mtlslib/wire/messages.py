@@ -299,6 +299,9 @@ class Finished(HandshakeMessage):
 class NewSessionTicket(HandshakeMessage):
     lifetime: int = 0
     ticket: bytes = b""
+    age_add: int = 0  # TLS 1.3 only, like the nonce and the extensions (RFC 8446 4.6.1)
+    nonce: bytes = b""
+    extensions: tuple[Extension, ...] = ()
 
     def __str__(self) -> str:
         return f"lifetime {self.lifetime} s, {len(self.ticket)}-byte ticket"
@@ -395,13 +398,9 @@ def _parse_certificate_request(r: Reader, raw: bytes, tls13: bool):
 
 def _parse_new_session_ticket(r: Reader, raw: bytes, tls13: bool):
     lifetime = r.uint(4)
-    if tls13:
-        r.uint(4)  # ticket_age_add
-        r.vector(1)  # ticket_nonce
+    age_add, nonce = (r.uint(4), r.vector(1)) if tls13 else (0, b"")
     ticket = r.vector(2)
-    if tls13:
-        _extensions(r)
-    return NewSessionTicket(4, raw, lifetime, ticket)
+    return NewSessionTicket(4, raw, lifetime, ticket, age_add, nonce, _extensions(r) if tls13 else ())
 
 
 def _parse_server_key_exchange(r: Reader, raw: bytes):
