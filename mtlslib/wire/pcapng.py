@@ -65,15 +65,16 @@ def pcapng_bytes(chunks: Sequence[tuple[str, bytes]], *, keylog: str | None = No
 
     ``times`` are the chunks' own timestamps (seconds since the epoch, one per chunk); without them
     the packets start at ``start`` and are :data:`STEP_SECONDS` apart. ``keylog`` (NSS key log text)
-    becomes a Decryption Secrets Block before the first packet.
+    becomes a Decryption Secrets Block right after the section header.
     """
     if times is not None and len(times) != len(chunks):
         raise UsageError(f"{len(times)} timestamps for {len(chunks)} chunks: give one per chunk, or none")
     packets = list(_tcp_conversation(chunks, endpoints))
     stamps = _timestamps([index for index, _ in packets], times, start)
-    blocks = [_section_header(), _interface()]
-    if keylog:
+    blocks = [_section_header()]
+    if keylog:  # where editcap --inject-secrets puts it: before anything that needs it
         blocks.append(decryption_secrets_block(keylog))
+    blocks.append(_interface())
     blocks += [_enhanced_packet(stamp, packet) for stamp, (_, packet) in zip(stamps, packets)]
     return b"".join(blocks)
 
