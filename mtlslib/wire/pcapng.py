@@ -30,9 +30,9 @@ LINKTYPE_RAW = 101  # each packet starts with its IP header (no Ethernet frame)
 OPTION_END, OPTION_COMMENT, SHB_USER_APPLICATION, IF_NAME, IF_TSRESOL = 0, 1, 4, 2, 9
 
 TCP_FIN, TCP_SYN, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x08, 0x10
-# The largest payload of one segment over loopback (MTU 65536, minus the 20-byte IP and TCP headers):
-# a longer chunk is split, as the kernel would have split it.
-MAX_SEGMENT = 65536 - 40
+# The largest payload one IPv4 packet can carry (65535 bytes in all, minus the 20-byte IP and TCP
+# headers): a longer chunk is split into several segments, as the kernel would have split it.
+MAX_SEGMENT = 65535 - 40
 # Fixed initial sequence numbers keep the file reproducible; Wireshark shows sequence numbers
 # relative to them anyway.
 CLIENT_ISN, SERVER_ISN = 0x10000000, 0x20000000
