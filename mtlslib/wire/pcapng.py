@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 from ..errors import UsageError
 
-__all__ = ["SECRETS_TYPE_TLS", "TcpEndpoints", "pcapng_bytes"]
+__all__ = ["MAX_SEGMENT", "SECRETS_TYPE_TLS", "TcpEndpoints", "decryption_secrets_block", "pcapng_bytes"]
 
 BLOCK_SECTION_HEADER = 0x0A0D0D0A
 BLOCK_INTERFACE = 0x00000001
