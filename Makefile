@@ -37,6 +37,7 @@ lab-teacher: setup
 
 test: setup
 	@$(BIN)/python -m mtlslib.course.environment --ensure-browser
+	@$(BIN)/python -m mtlslib.course.environment --ensure-tshark
 	$(BIN)/python -m pytest tests notebooks $(NBVAL) --timeout=120
 
 # The same suite with another interpreter, e.g. a Python 3.13 linked to OpenSSL 3.5, to see what a student

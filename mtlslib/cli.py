@@ -44,6 +44,7 @@ from mtlslib.pki import (
     staged_directory,
     trust_pem,
     write_file,
+    write_private_file,
 )
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
@@ -318,6 +319,12 @@ def _add_handshake(subparsers) -> None:
     parser.add_argument("--decrypt", action="store_true",
                         help="with --trace (implied): say which TLS 1.3 secret opened each encrypted message and "
                              "re-check both Finished MACs and CertificateVerify signatures")
+    parser.add_argument("--pcap", metavar="FILE", type=Path,
+                        help="capture the connection and write it to FILE as pcapng, for Wireshark or tshark: the "
+                             "key log is inside, so they decrypt it with no other file (mode 0600)")
+    parser.add_argument("--keylog", metavar="FILE", type=Path,
+                        help="capture the connection and write its key log to FILE, in the NSS format of "
+                             "SSLKEYLOGFILE (mode 0600)")
     parser.set_defaults(run=_run_handshake)
 
 
@@ -331,12 +338,16 @@ def _handshake_arguments(args) -> dict:
 def _run_handshake(args) -> int:
     _warn_about_seed(args.seed)
     args.seed = HANDSHAKE_SEED if args.seed is None else args.seed
-    if not (args.trace or args.decrypt):
+    outputs = _capture_outputs(args)
+    if not (args.trace or args.decrypt or outputs):
         result = handshake(**_handshake_arguments(args))
         print(result)
         return 0 if result.ok else 1
     trace = capture_handshake(**_handshake_arguments(args))
     print(trace.result)
+    _write_capture(trace, outputs)
+    if not (args.trace or args.decrypt):
+        return 0 if trace.result.ok else 1
     print()
     conversation = trace.conversation
     for message in conversation.messages:
@@ -350,6 +361,34 @@ def _run_handshake(args) -> int:
         for check in conversation.checks:
             print(check)
     return 0 if trace.result.ok and all(check.ok for check in conversation.checks) else 1
+
+
+def _capture_outputs(args) -> dict[str, Path]:
+    """The files --pcap and --keylog ask for, checked before the handshake runs: a mistyped
+    directory is reported at once, not after the connection."""
+    outputs = {option: path for option, path in (("--pcap", args.pcap), ("--keylog", args.keylog)) if path}
+    if len(set(outputs.values())) < len(outputs):
+        raise UsageError(f"{args.pcap}: --pcap and --keylog name the same file; give two")
+    for option, path in outputs.items():
+        if path.is_dir():
+            raise UsageError(f"{path}: is a directory; {option} needs a file name")
+        if not path.parent.is_dir():
+            raise UsageError(f"{path}: no such directory {str(path.parent)!r} for {option}")
+    return outputs
+
+
+def _write_capture(trace, outputs: dict[str, Path]) -> None:
+    for option, path in outputs.items():
+        try:
+            if option == "--pcap":
+                trace.write_pcapng(path)
+            else:
+                write_private_file(path, trace.keylog.encode("ascii"))
+        except OSError as error:
+            raise UsageError(f"{path}: cannot write there ({error.strerror})") from None
+        what = (f"pcapng with the key log inside: open it in Wireshark, or run tshark -r {shlex.quote(str(path))}"
+                if option == "--pcap" else "key log in the NSS format (what SSLKEYLOGFILE gets)")
+        print(f"wrote {path}: {what}")
 
 
 # --------------------------------------------------------------------------------------------

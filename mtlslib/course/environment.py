@@ -2,7 +2,8 @@
 
 Used by the start notebook (``environment_report()``) and by ``make`` (``python -m
 mtlslib.course.environment --ensure-dot``), which installs graphviz with apt when it can and otherwise
-stops with the one command the reader needs to type.
+stops with the one command the reader needs to type; ``make test`` also asks for Chromium
+(``--ensure-browser``) and tshark (``--ensure-tshark``), whose tests are skipped where they are missing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import subprocess
 import sys
 from importlib import metadata
 
-__all__ = ["dot_install_command", "ensure_browser", "ensure_dot", "environment_report", "readiness"]
+__all__ = ["dot_install_command", "ensure_browser", "ensure_dot", "ensure_tshark", "environment_report", "readiness"]
 
 _PACKAGES = ("cryptography", "jupyterlab", "matplotlib", "graphviz", "nbval", "pytest")
 
@@ -81,6 +82,18 @@ def ensure_browser() -> int:
     return 0
 
 
+def ensure_tshark() -> int:
+    """The Wireshark tests need tshark: install Debian's as root when apt is usable; otherwise say that
+    those tests will be skipped. Never fails: the rest of the suite does not need it."""
+    if shutil.which("tshark"):
+        return 0
+    if _can_use_apt() and _apt_install("tshark") and shutil.which("tshark"):
+        return 0
+    print("note: tshark is missing, so the tests that open the course's pcapng files in Wireshark's dissector "
+          "will be skipped (install it, e.g. `sudo apt-get install tshark`, to run them)")
+    return 0
+
+
 def _dot_version() -> str | None:
     if not shutil.which("dot"):
         return None
@@ -127,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         return ensure_dot()
     if argv == ["--ensure-browser"]:
         return ensure_browser()
+    if argv == ["--ensure-tshark"]:
+        return ensure_tshark()
     for name, version in environment_report().items():
         print(f"{name:<22} {version}")
     return 0

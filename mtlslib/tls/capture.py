@@ -25,9 +25,10 @@ from pathlib import Path
 
 from mtlslib.display import Shown
 from mtlslib.errors import HandshakeTimeout
-from mtlslib.pki import IssuedCertificate, SslFiles, Trust
+from mtlslib.pki import IssuedCertificate, SslFiles, Trust, write_private_file
 from mtlslib.wire import Conversation, decode_conversation, negotiated_group
 from mtlslib.wire.constants import ALERT_DESCRIPTIONS, HANDSHAKE_TYPES, name_of
+from mtlslib.wire.pcapng import TcpEndpoints, pcapng_bytes
 
 from .contexts import TlsVersion
 from .handshake import ConnectionSpec, negotiated_version, serve_once
@@ -101,6 +102,8 @@ class HandshakeTrace:
     tls_version_requested: str | None = None
     certificates: dict[str, IssuedCertificate | None] = field(default_factory=dict)
     trust: dict[str, Trust | None] = field(default_factory=dict)  # each side's trust store
+    chunk_times: list[float] = field(default_factory=list)  # when each chunk crossed (time.time()), if recorded
+    ports: tuple[int, int] | None = None  # (client, server) on 127.0.0.1, if recorded
 
     def stream(self, sender: str) -> bytes:
         """All bytes one side sent, concatenated."""
@@ -113,6 +116,18 @@ class HandshakeTrace:
 
     def decode(self, *, decrypt: bool = True) -> Conversation:
         return self.conversation if decrypt else decode_conversation(self.chunks, None)
+
+    def pcapng(self) -> bytes:
+        """The connection as a pcapng file (bytes) that Wireshark opens and decrypts on its own: IPv4/TCP
+        packets around the captured bytes, with the real ports and timing when they were recorded, and
+        the key log embedded (see :mod:`mtlslib.wire.pcapng`)."""
+        endpoints = TcpEndpoints(*self.ports) if self.ports else TcpEndpoints()
+        times = self.chunk_times if len(self.chunk_times) == len(self.chunks) else None
+        return pcapng_bytes(self.chunks, keylog=self.keylog, times=times, start=time.time(), endpoints=endpoints)
+
+    def write_pcapng(self, path: str | Path) -> Path:
+        """Write :meth:`pcapng` to ``path`` (atomically; readable by its owner only: it holds the session keys)."""
+        return write_private_file(Path(path), self.pcapng())
 
     def openssl_view(self, side: str) -> list[OpenSSLEvent]:
         return self.client_events if side == "client" else self.server_events
@@ -148,6 +163,7 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
     server_recorder, client_recorder = _Recorder(server_ctx, "server"), _Recorder(client_ctx, "client")
     server_side: dict[str, PeerView] = {}
     chunks: list[tuple[str, bytes]] = []
+    chunk_times: list[float] = []
     timeout = spec.timeout
 
     with SslFiles(keylog=b"") as paths:
@@ -159,8 +175,9 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
                                       name="mtlslib-capture-server", daemon=True)
             thread.start()
             try:
-                client_view, version, cipher, duration = _client(listener.getsockname(), client_ctx,
-                                                                 spec.server_hostname, timeout, chunks)
+                server_port = listener.getsockname()[1]
+                client_view, version, cipher, duration, client_port = _client(
+                    listener.getsockname(), client_ctx, spec.server_hostname, timeout, chunks, chunk_times)
             finally:
                 thread.join(timeout * 2 + 1)
         if thread.is_alive():  # pragma: no cover - every server step has its own timeout
@@ -178,7 +195,8 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
     return HandshakeTrace(result, chunks, keylog, client_recorder.events, server_recorder.events,
                           spec.tls_version,
                           {"server": spec.server, "client": spec.client},
-                          {"client": spec.client_trust, "server": spec.server_trust})
+                          {"client": spec.client_trust, "server": spec.server_trust},
+                          chunk_times, (client_port, server_port) if client_port else None)
 
 
 def _with_alerts(view: PeerView, events: list[OpenSSLEvent]) -> PeerView:
@@ -206,16 +224,17 @@ def _goodbye(drive, tls: ssl.SSLObject) -> None:
         pass
 
 
-def _client(address, ctx, server_hostname, timeout, chunks):
+def _client(address, ctx, server_hostname, timeout, chunks, chunk_times):
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
-    peer, error, version, cipher, duration = None, None, None, None, 0.0
+    peer, error, version, cipher, duration, port = None, None, None, None, 0.0, None
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 
     def flush():
         data = outgoing.read()
         if data:
             chunks.append(("client", data))
+            chunk_times.append(time.time())
             sock.sendall(data)
 
     def drive(operation):
@@ -230,6 +249,7 @@ def _client(address, ctx, server_hostname, timeout, chunks):
                 if not data:
                     raise ConnectionResetError("the server closed the connection")
                 chunks.append(("server", data))
+                chunk_times.append(time.time())
                 incoming.write(data)
             except ssl.SSLError:
                 flush()  # the alert OpenSSL queued before failing is part of the capture
@@ -239,6 +259,7 @@ def _client(address, ctx, server_hostname, timeout, chunks):
         sock.settimeout(timeout)
         started = time.perf_counter()
         sock.connect(address)
+        port = sock.getsockname()[1]
         drive(tls.do_handshake)
         duration = time.perf_counter() - started
         peer = peer_certificate(tls)
@@ -252,5 +273,5 @@ def _client(address, ctx, server_hostname, timeout, chunks):
     finally:
         sock.close()
     view = peer_view("client", peer, error)
-    return view, version, cipher, duration
+    return view, version, cipher, duration, port
 

@@ -1,0 +1,145 @@
+"""Wireshark's reading of a capture: tshark (Wireshark's command-line twin) dissects a pcapng file that
+:meth:`~mtlslib.tls.HandshakeTrace.write_pcapng` wrote, and its messages are set beside
+:mod:`mtlslib.wire`'s.
+
+tshark is optional: :func:`tshark_path` is ``None`` where it is not installed, and
+:func:`compare_with_tshark` then says so instead of comparing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+from mtlslib.display import Shown
+from mtlslib.errors import UsageError
+from mtlslib.wire.alerts import Alert
+from mtlslib.wire.constants import ALERT_DESCRIPTIONS, HANDSHAKE_TYPES, name_of
+from mtlslib.wire.conversation import OpaqueRecord
+from mtlslib.wire.messages import HandshakeMessage
+from mtlslib.wire.pcapng import TcpEndpoints
+
+from .capture import HandshakeTrace
+
+__all__ = ["Dissected", "TsharkComparison", "compare_with_tshark", "tshark_messages", "tshark_path", "wire_messages"]
+
+FINISHED, ALERT = 20, 21  # a handshake type, a record content type
+TSHARK_TIMEOUT = 60  # seconds: a handshake's file takes well under one
+
+
+@dataclass(frozen=True)
+class Dissected(Shown):
+    """One handshake message or alert: who sent it, its type (the handshake type, or the alert's
+    description) and its size, header included. ``None`` where the reader had no key to open it."""
+
+    sender: str
+    kind: str  # "handshake" or "alert"
+    type: int | None
+    size: int | None
+
+    @property
+    def name(self) -> str:
+        if self.type is None:
+            return f"encrypted {self.kind}"
+        return name_of(HANDSHAKE_TYPES if self.kind == "handshake" else ALERT_DESCRIPTIONS, self.type)
+
+    def __str__(self) -> str:
+        size = "" if self.size is None else f" {self.size} B"
+        return f"{self.sender} {self.name}{size}"
+
+
+def tshark_path() -> str | None:
+    return shutil.which("tshark")
+
+
+def tshark_messages(path: str | Path, server_port: int) -> list[Dissected]:
+    """Every handshake message and alert tshark dissects in ``path``, in the order of the file; the
+    sender is told apart by the TCP source port. Decryption uses only what the file holds (its
+    Decryption Secrets Block): the key log preference is pointed at an empty file."""
+    tshark = tshark_path()
+    if tshark is None:
+        raise UsageError("tshark is not installed (Debian: apt-get install tshark)")
+    done = subprocess.run([tshark, "-r", str(path), "-o", "tls.keylog_file:", "-T", "pdml"],
+                          capture_output=True, timeout=TSHARK_TIMEOUT)
+    if done.returncode != 0:
+        raise UsageError(f"{path}: tshark cannot read it ({done.stderr.decode(errors='replace').strip()})")
+    found: list[Dissected] = []
+    for packet in ElementTree.fromstring(done.stdout).iter("packet"):
+        sender, handshake_type = None, None
+        for element in packet.iter("field"):
+            name, show = element.get("name"), element.get("show")
+            if name == "tcp.srcport":
+                sender = "server" if int(show) == server_port else "client"
+            elif name == "tls.handshake.type":
+                handshake_type = int(show)
+            elif name == "tls.handshake.length" and handshake_type is not None:
+                found.append(Dissected(sender, "handshake", handshake_type, int(show) + 4))
+                handshake_type = None
+            elif name == "tls.alert_message.desc":
+                found.append(Dissected(sender, "alert", int(show), 2))
+    return found
+
+
+def wire_messages(trace: HandshakeTrace) -> list[Dissected]:
+    """The same list from :mod:`mtlslib.wire`: every handshake message and alert it decoded, and each
+    encrypted one it could not open: TLS 1.2's Finished, known by its place, and alerts, by their
+    record's content type (sizes, and the alert's description, unknown)."""
+    found = []
+    for message in trace.conversation.messages:
+        payload = message.payload
+        if isinstance(payload, HandshakeMessage):
+            found.append(Dissected(message.sender, "handshake", payload.msg_type, len(payload.raw)))
+        elif isinstance(payload, Alert):
+            found.append(Dissected(message.sender, "alert", payload.description, 2))
+        elif isinstance(payload, OpaqueRecord) and payload.known_as == "Finished":
+            found.append(Dissected(message.sender, "handshake", FINISHED, None))
+        elif isinstance(payload, OpaqueRecord) and payload.content_type == ALERT:
+            found.append(Dissected(message.sender, "alert", None, None))
+    return found
+
+
+@dataclass(frozen=True)
+class TsharkComparison(Shown):
+    wire: list[Dissected]
+    tshark: list[Dissected] | None  # None: tshark is not installed
+
+    @property
+    def agree(self) -> bool:
+        """Same messages, same senders, same order; the same sizes wherever both know them."""
+        if self.tshark is None or len(self.tshark) != len(self.wire):
+            return False
+        return all(_same(ours, theirs) for ours, theirs in zip(self.wire, self.tshark))
+
+    def __str__(self) -> str:
+        if self.tshark is None:
+            return ("tshark is not installed here, so there is nothing to compare with "
+                    "(Debian and Ubuntu: sudo apt-get install tshark; or open the file in Wireshark)")
+        handshake = sum(m.kind == "handshake" for m in self.tshark)
+        alerts = len(self.tshark) - handshake
+        if self.agree:
+            unopened = sum(m.size is None for m in self.wire)
+            beyond = (f"; tshark also opened the {unopened} that mtlslib.wire has no keys for" if unopened else "")
+            return (f"tshark and mtlslib.wire agree: the same {handshake} handshake messages and {alerts} alerts, "
+                    f"from the same senders, in the same order, of the same sizes{beyond}")
+        return "\n".join(["tshark and mtlslib.wire DISAGREE:", "  mtlslib.wire: " + ", ".join(map(str, self.wire)),
+                          "  tshark:       " + ", ".join(map(str, self.tshark))])
+
+
+def _same(ours: Dissected, theirs: Dissected) -> bool:
+    def agree(a, b):
+        return a is None or b is None or a == b
+
+    return ((ours.sender, ours.kind) == (theirs.sender, theirs.kind) and agree(ours.type, theirs.type)
+            and agree(ours.size, theirs.size))
+
+
+def compare_with_tshark(trace: HandshakeTrace, path: str | Path) -> TsharkComparison:
+    """Dissect ``path`` (the pcapng file of ``trace``) with tshark, and set its messages beside mtlslib.wire's."""
+    wire = wire_messages(trace)
+    if tshark_path() is None:
+        return TsharkComparison(wire, None)
+    server_port = trace.ports[1] if trace.ports else TcpEndpoints().server_port
+    return TsharkComparison(wire, tshark_messages(path, server_port))
