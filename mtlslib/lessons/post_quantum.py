@@ -16,16 +16,16 @@ and the TLS encoding of a ClientHello's key_share extension. The server side is 
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple
+from typing import Iterable, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
 from mtlslib.wire.constants import GROUPS
+
+from .measure import median_us
 
 __all__ = ["CLIENT_SHARE_SIZE", "HybridClient", "KeyShareParts", "KemCost", "MLKEM768_CIPHERTEXT_SIZE",
            "MLKEM768_ENCAPSULATION_KEY_SIZE", "SERVER_SHARE_SIZE", "SHARED_SECRET_SIZE", "X25519", "X25519MLKEM768",
@@ -107,15 +107,6 @@ class KemCost(Shown):
         return f"{self.operation:<34} {self.us:8.1f} us   (median of {self.repeats})"
 
 
-def _median_us(operation: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        operation()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
-
-
 def kem_costs(repeats: int = 200) -> list[KemCost]:
     """Time each operation of the two key exchanges, as each side of a handshake runs it once."""
     if repeats < 1:
@@ -131,4 +122,4 @@ def kem_costs(repeats: int = 200) -> list[KemCost]:
         ("ML-KEM-768 encapsulate (server)", kem_public.encapsulate),
         ("ML-KEM-768 decapsulate (client)", lambda: kem_key.decapsulate(ciphertext)),
     )
-    return [KemCost(name, _median_us(operation, repeats), repeats) for name, operation in operations]
+    return [KemCost(name, median_us(operation, repeats), repeats) for name, operation in operations]

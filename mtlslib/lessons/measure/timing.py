@@ -21,7 +21,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from functools import partial
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
@@ -39,8 +39,8 @@ from mtlslib.tls import (
 )
 
 __all__ = ["DEFAULT_CONFIGS", "group_by_config", "handshake_latencies", "HandshakeConfig", "IssuanceTiming",
-           "LatencySample", "LatencySummary", "mtls_ratios", "MtlsRatio", "signature_costs", "SignatureCost",
-           "summarize_latencies", "time_issuance"]
+           "LatencySample", "LatencySummary", "mtls_ratios", "MtlsRatio", "median_us", "signature_costs",
+           "SignatureCost", "summarize_latencies", "time_issuance"]
 
 _KEY_LABELS = {"ecdsa-p256": "ECDSA P-256", "ecdsa-p384": "ECDSA P-384", "rsa-2048": "RSA-2048",
                "rsa-3072": "RSA-3072", "ed25519": "Ed25519"}
@@ -269,8 +269,8 @@ def signature_costs(key_types: Sequence[str] = ("ecdsa-p256", "rsa-2048", "ed255
             raise UsageError(f"unknown key type {key_type!r}; choose one of: {', '.join(KEY_TYPES)}")
         sign, verify = _signer(key_type)
         signature = sign(message)
-        rows.append(SignatureCost(key_type, _median_us(lambda: sign(message), repeats),
-                                  _median_us(lambda: verify(signature, message), repeats), repeats))
+        rows.append(SignatureCost(key_type, median_us(lambda: sign(message), repeats),
+                                  median_us(lambda: verify(signature, message), repeats), repeats))
     return rows
 
 
@@ -288,7 +288,8 @@ def _signer(key_type: str):
             (lambda s, m: key.public_key().verify(s, m, pss, hashes.SHA256())))
 
 
-def _median_us(operation, repeats: int) -> float:
+def median_us(operation: Callable[[], object], repeats: int) -> float:
+    """The median time of ``operation()`` over ``repeats`` runs, in microseconds."""
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
