@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from mtlslib.course import course_map
+from mtlslib.course import chapters, course_map
 
 pytestmark = pytest.mark.usefixtures("jupyter_kernels")
 
@@ -80,3 +80,13 @@ def test_the_course_map_lists_every_chapter_in_order_with_a_title_and_a_time(mon
     for notebook, minutes, title in entries:
         assert int(minutes) >= 5, f"{notebook}: no reading time"
         assert title == "".join(_cells(notebook)[0]["source"]).splitlines()[0].removeprefix("# "), notebook
+
+
+def test_the_readme_lists_every_chapter_with_the_course_map_s_time(monkeypatch):
+    # The README's table is what a teacher reads before opening anything: it must not drift from
+    # the chapters (a chapter added, or one that grew, shows here).
+    monkeypatch.chdir(NOTEBOOKS.parent)
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(\d\d_\w+)` \| .+ \| ~(\d+) min \|$", readme, flags=re.MULTILINE))
+    expected = {c.notebook.removesuffix(".ipynb"): str(c.minutes) for c in chapters("notebooks")}
+    assert rows == expected
