@@ -54,6 +54,7 @@ from mtlslib.tls import (
 )
 from mtlslib.tls.https import DEFAULT_MAX_CONNECTIONS
 from mtlslib.verification import explain, load_crls
+from mtlslib.wire import decode_conversation
 
 __all__ = ["DEFAULT_P12_PASSWORD", "build_parser", "main"]
 
@@ -316,8 +317,9 @@ def _add_handshake(subparsers) -> None:
                         help="capture the connection and print every message in wire order: direction, name, "
                              "size, clear or encrypted, key fields")
     parser.add_argument("--decrypt", action="store_true",
-                        help="with --trace (implied): say which TLS 1.3 secret opened each encrypted message and "
-                             "re-check both Finished MACs and CertificateVerify signatures")
+                        help="with --trace (implied): open every encrypted record with the key log, say which secret "
+                             "opened each message (TLS 1.3: the key-log secret; TLS 1.2: the key-block key, from the "
+                             "master secret) and re-check both Finished messages and every signature")
     parser.set_defaults(run=_run_handshake)
 
 
@@ -338,15 +340,15 @@ def _run_handshake(args) -> int:
     trace = capture_handshake(**_handshake_arguments(args))
     print(trace.result)
     print()
-    conversation = trace.conversation
+    # The trace shows TLS 1.2 as an observer without keys sees it; --decrypt opens its records too.
+    conversation = decode_conversation(trace.chunks, trace.keylog, tls12=True) if args.decrypt else trace.conversation
     for message in conversation.messages:
         opened_with = f"  [{message.secret}]" if args.decrypt and message.secret else ""
         print(f"{message}{opened_with}")
     if args.decrypt:
         print()
-        if not conversation.decrypted:
-            print("nothing to decrypt: TLS 1.2 encrypts only after ChangeCipherSpec, with keys this course "
-                  "does not derive; everything above ChangeCipherSpec crossed the wire in clear text")
+        if conversation.tls12 is not None:
+            print(conversation.tls12)
         for check in conversation.checks:
             print(check)
     return 0 if trace.result.ok and all(check.ok for check in conversation.checks) else 1
