@@ -20,6 +20,7 @@ from mtlslib.pki import IssuedCertificate, SslFiles, Trust
 from mtlslib.tls.contexts import client_context, server_context
 from mtlslib.wire import Conversation, decode_conversation
 from mtlslib.wire.conversation import ApplicationData
+from mtlslib.wire.keyschedule import parse_keylog
 from mtlslib.wire.tls12 import TLS12_SUITES
 
 __all__ = ["Link", "Opened", "Recording", "key_exchange_of", "try_to_open"]
@@ -51,16 +52,24 @@ class Recording(Shown):
         """What an eavesdropper decodes without any key."""
         return decode_conversation(self.chunks)
 
+    @property
+    def client_random(self) -> bytes:
+        return self.observed().client_random
+
+    @property
+    def master_secret(self) -> bytes | None:
+        """The TLS 1.2 master secret the client logged for this connection (its CLIENT_RANDOM line)."""
+        return parse_keylog(self.keylog).get(self.client_random, {}).get("CLIENT_RANDOM")
+
     def __str__(self) -> str:
         resumed = ", resumed" if self.resumed else ""
-        return (f"{self.version}, {self.cipher} (key exchange: {key_exchange_of(self.cipher)}){resumed}: "
-                f"{len(self.stream('client'))} bytes from the client, {len(self.stream('server'))} from the server")
+        return f"{self.version}, {self.cipher} (key exchange: {key_exchange_of(self.cipher)}){resumed}"
 
 
 def key_exchange_of(cipher: str) -> str:
     """How a suite agrees on its keys, by OpenSSL's name: TLS 1.3 suites leave it to the key_share."""
     if cipher.startswith("TLS_"):
-        return "(EC)DHE, always (TLS 1.3)"
+        return "a TLS 1.3 key share, always ephemeral"
     suite = next((s for s in TLS12_SUITES.values() if s.name == cipher), None)
     if suite is None:
         return "unknown to this course"
@@ -193,6 +202,9 @@ def try_to_open(recording: Recording, *, server_key=None, keylog: str | None = N
         conversation = decode_conversation(recording.chunks, keylog, server_key=server_key, tls12=True)
     except DecryptError as error:
         return Opened(recording, None, str(error))
+    if not conversation.decrypted and conversation.version == "TLSv1.3" and server_key is not None:
+        return Opened(recording, None, "TLS 1.3 has no RSA key transport: its key exchange is always ephemeral "
+                                       "(EC)DHE, and the server's key only signed CertificateVerify")
     if not conversation.decrypted:
         return Opened(recording, None, "nothing to open it with: give a server key or a key log")
     failed = [check for check in conversation.checks if not check.ok]
