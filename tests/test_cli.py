@@ -407,10 +407,18 @@ def test_handshake_decrypt_names_the_secrets_and_passes_every_check():
         "PASS  client Finished"]
 
 
-def test_handshake_decrypt_on_tls12_says_there_is_nothing_to_decrypt():
-    result = run_cli("handshake", "--tls", "1.2", "--decrypt")
+@pytest.mark.parametrize("mutual", [False, True])
+def test_handshake_decrypt_on_tls12_opens_every_record_and_passes_every_check(mutual):
+    result = run_cli("handshake", "--tls", "1.2", "--decrypt", *(["--mtls"] if mutual else []))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "nothing to decrypt" in result.stdout
+    assert "no keys to open them" not in result.stdout
+    opened = [line for line in result.stdout.splitlines() if line.endswith("_write_key]")]
+    assert [line.split()[3] for line in opened] == ["Finished", "Finished", "ApplicationData", "ApplicationData",
+                                                    "Alert", "Alert"]
+    assert "master secret from the key log (CLIENT_RANDOM line)" in result.stdout
+    checks = [line.split(":")[0] for line in result.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
+    assert checks == ["PASS  server ServerKeyExchange", *(["PASS  client CertificateVerify"] if mutual else []),
+                      "PASS  client Finished", "PASS  server Finished"]
 
 
 def test_every_command_given_a_seed_says_the_keys_are_public(tmp_path):

@@ -4,7 +4,9 @@ Input: the TCP chunks in the order they crossed the wire, each tagged with its s
 (``"client"`` or ``"server"``), and optionally the key log. Output: a :class:`Conversation` whose
 ``messages`` list every handshake message, alert, ChangeCipherSpec and application-data record,
 marking which crossed the wire encrypted; for TLS 1.3 with a key log, the encrypted ones are
-decrypted and both Finished MACs and both CertificateVerify signatures are checked.
+decrypted and both Finished MACs and both CertificateVerify signatures are checked. TLS 1.2 is
+opened when asked (``tls12=True``, or a ``server_key`` for RSA key transport: :mod:`.tls12`), with
+both Finished and the signatures checked the same way.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .messages import (
 )
 from .records import Record, RecordBuffer
 from .resumption import EarlyDataProtection, early_data_offered
+from .tls12 import Tls12Secrets, Tls12Session
 
 SENDERS = ("client", "server")
 
@@ -113,7 +116,7 @@ class WireMessage(Shown):
     payload: Payload
     encrypted: bool  # crossed the wire encrypted (whether or not we could open it)
     record_offset: int  # offset, in the sender's stream, of the (first) record that carried it
-    secret: str | None = None  # key-log label of the secret that protected it
+    secret: str | None = None  # what protected it: a key-log label (TLS 1.3), a key-block key (TLS 1.2)
 
     @property
     def name(self) -> str:
@@ -156,7 +159,8 @@ class Conversation(Shown):
     version: str | None = None
     cipher_suite: str | None = None
     client_random: bytes | None = None
-    decrypted: bool = False  # TLS 1.3 records were opened with key-log secrets
+    decrypted: bool = False  # records were opened (TLS 1.3 key-log secrets, or TLS 1.2 keys)
+    tls12: Tls12Secrets | None = None  # how a TLS 1.2 session's keys were found
 
     def handshake_messages(self, sender: str | None = None) -> list[HandshakeMessage]:
         return [m.payload for m in self.messages
@@ -195,10 +199,16 @@ class _Direction:
 
 
 class ConversationDecoder:
-    """Incremental, sans-I/O: ``feed(sender, chunk)`` as chunks arrive, then ``close()``."""
+    """Incremental, sans-I/O: ``feed(sender, chunk)`` as chunks arrive, then ``close()``.
 
-    def __init__(self, keylog: str | None = None):
+    TLS 1.2 records stay closed, as a passive observer sees them, unless ``tls12=True`` (keys from
+    the key log's CLIENT_RANDOM line) or a ``server_key`` is given (RSA key transport: the server's
+    private key, or its PEM bytes, recovers the premaster secret from ClientKeyExchange).
+    """
+
+    def __init__(self, keylog: str | None = None, *, server_key=None, tls12: bool = False):
         self._keylog = parse_keylog(keylog) if keylog else {}
+        self._tls12 = Tls12Session(self._keylog, server_key) if tls12 or server_key is not None else None
         self._directions = {s: _Direction(s) for s in SENDERS}
         self._transcript: list[bytes] = []
         self._suite: CipherSuite | None = None
@@ -234,8 +244,12 @@ class ConversationDecoder:
                 raise DecodeError(f"{direction.sender}: ChangeCipherSpec at byte {record.offset} is not 0x01")
             if not self._tls13:
                 direction.encrypted_after_ccs = True
+                if self._tls12 is not None:
+                    direction.protection = self._tls12.protection(direction.sender)
+                    self.conversation.tls12 = self._tls12.secrets
+                    self.conversation.decrypted = self._tls12.secrets is not None
             return [WireMessage(direction.sender, ChangeCipherSpec(self._tls13), False, record.offset)]
-        if direction.protection is not None and record.content_type == 23:
+        if direction.protection is not None and (record.content_type == 23 or not self._tls13):
             return self._protected(direction, record)
         if direction.encrypted_after_ccs or (record.content_type == 23 and self._tls13):
             # In TLS 1.2 the first handshake record after ChangeCipherSpec is always Finished.
@@ -287,9 +301,13 @@ class ConversationDecoder:
             conversation.cipher_suite = message.cipher_suite_name
             self._tls13 = message.selected_version == "TLSv1.3"
         in_handshake = not (self._tls13 and self._directions["client"].finished)
-        if in_handshake and message.msg_type != 4:  # NewSessionTicket is not part of the transcript
+        # TLS 1.3's NewSessionTicket comes after the handshake; TLS 1.2's is one of its messages (RFC 5077 3.3).
+        if in_handshake and (message.msg_type != 4 or not self._tls13):
             if isinstance(message, (CertificateVerify, Finished)) and self._tls13:
                 self._check(direction.sender, message)
+            elif self._tls12 is not None and not self._tls13:
+                checks = self._tls12.observe(direction.sender, message, self._transcript)
+                conversation.checks.extend(Check(*check) for check in checks)
             self._transcript.append(message.raw)
         if isinstance(message, Certificate):
             self._certificates[direction.sender] = message
@@ -347,9 +365,11 @@ class ConversationDecoder:
             self.conversation.checks.append(Check(f"{sender} CertificateVerify", ok, detail))
 
 
-def decode_conversation(chunks: Iterable[tuple[str, bytes]], keylog: str | None = None) -> Conversation:
-    """Decode a captured connection: ``chunks`` are ``(sender, bytes)`` in wire order."""
-    decoder = ConversationDecoder(keylog)
+def decode_conversation(chunks: Iterable[tuple[str, bytes]], keylog: str | None = None, *, server_key=None,
+                        tls12: bool = False) -> Conversation:
+    """Decode a captured connection: ``chunks`` are ``(sender, bytes)`` in wire order; ``server_key``
+    and ``tls12`` as for :class:`ConversationDecoder`."""
+    decoder = ConversationDecoder(keylog, server_key=server_key, tls12=tls12)
     for sender, chunk in chunks:
         decoder.feed(sender, chunk)
     return decoder.close()

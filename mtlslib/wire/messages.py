@@ -158,8 +158,10 @@ class ClientHello(HandshakeMessage):
     def __str__(self) -> str:
         if self.key_shares:  # TLS 1.3: the client's key exchange is already in its first message
             offer = "key_share " + ", ".join(g for g, _ in self.key_shares)
-        else:
-            offer = "groups " + ", ".join(self.supported_groups[:3]) + (", ..." if len(self.supported_groups) > 3 else "")
+        else:  # no groups when only RSA key-transport suites are offered
+            groups = self.supported_groups
+            offer = ("groups " + ", ".join(groups[:3]) + (", ..." if len(groups) > 3 else "")
+                     if groups else "no key-exchange groups")
         sni = f", SNI {self.server_name}" if self.server_name else ""
         signals = sum(name.endswith("_SCSV") for name in self.cipher_suite_names)  # RFC 5746/7507: not suites
         suites = f"{len(self.cipher_suites) - signals} cipher suites" + (f" (+{signals} SCSV)" if signals else "")
@@ -329,9 +331,12 @@ class ServerHelloDone(HandshakeMessage):
 
 @dataclass(frozen=True)
 class ClientKeyExchange(HandshakeMessage):
-    public_key: bytes = b""
+    public_key: bytes = b""  # or, with RSA key transport, the premaster encrypted to the server's key
+    encrypted_premaster: bool = False
 
     def __str__(self) -> str:
+        if self.encrypted_premaster:
+            return f"{len(self.public_key)}-byte premaster secret, encrypted to the server's RSA key"
         return f"{len(self.public_key)}-byte public key"
 
 
@@ -446,7 +451,9 @@ def parse_handshake(raw: bytes, *, tls13: bool) -> HandshakeMessage:
     elif msg_type == 12:
         message = _parse_server_key_exchange(r, raw)
     elif msg_type == 16:
-        message = ClientKeyExchange(16, raw, r.vector(1))
+        # RSA's encrypted premaster is opaque<0..2^16-1>; an (EC)DH key, opaque<1..255>, is counted by one byte
+        rsa = length >= 2 and int.from_bytes(raw[4:6], "big") == length - 2
+        message = ClientKeyExchange(16, raw, r.vector(2) if rsa else r.vector(1), rsa)
     elif msg_type == 14:
         message = ServerHelloDone(14, raw)
     else:

@@ -1,0 +1,213 @@
+"""Chapter 10's recordings: real TLS sessions between two OpenSSL endpoints, kept byte for byte as an
+eavesdropper on the path would keep them, and what a leaked key later opens in them.
+
+The two endpoints exchange their bytes through memory buffers, moved by hand one flight at a time,
+so the order of the recording is the same on every run and nothing touches the network: the bytes
+are exactly those a TCP connection between them would carry. The client writes a key log, as
+``SSLKEYLOGFILE`` does, which stands for "secrets logged at the time" and is kept apart from the
+recording itself.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mtlslib.display import Shown
+from mtlslib.errors import DecryptError, HandshakeTimeout
+from mtlslib.pki import IssuedCertificate, SslFiles, Trust
+from mtlslib.tls.contexts import client_context, server_context
+from mtlslib.wire import Conversation, decode_conversation
+from mtlslib.wire.conversation import ApplicationData
+from mtlslib.wire.keyschedule import parse_keylog
+from mtlslib.wire.tls12 import TLS12_SUITES
+
+__all__ = ["Link", "Opened", "Recording", "key_exchange_of", "try_to_open"]
+
+_MAX_FLIGHTS = 32  # a handshake takes a handful; more means the two ends are stuck
+
+
+@dataclass
+class Recording(Shown):
+    """One connection as it crossed the wire, the key log its client wrote, and what was said."""
+
+    chunks: list[tuple[str, bytes]]  # (sender, bytes) in wire order
+    keylog: str
+    version: str
+    cipher: str
+    request: bytes
+    response: bytes
+    resumed: bool = False
+    session: ssl.SSLSession | None = field(default=None, repr=False)  # for resuming it
+
+    def stream(self, sender: str) -> bytes:
+        return b"".join(chunk for who, chunk in self.chunks if who == sender)
+
+    def contains(self, secret: bytes) -> bool:
+        """Whether ``secret`` appears anywhere in the recorded bytes, either direction."""
+        return any(secret in self.stream(sender) for sender in ("client", "server"))
+
+    def observed(self) -> Conversation:
+        """What an eavesdropper decodes without any key."""
+        return decode_conversation(self.chunks)
+
+    @property
+    def client_random(self) -> bytes:
+        return self.observed().client_random
+
+    @property
+    def master_secret(self) -> bytes | None:
+        """The TLS 1.2 master secret the client logged for this connection (its CLIENT_RANDOM line)."""
+        return parse_keylog(self.keylog).get(self.client_random, {}).get("CLIENT_RANDOM")
+
+    def __str__(self) -> str:
+        resumed = ", resumed" if self.resumed else ""
+        return f"{self.version}, {self.cipher} (key exchange: {key_exchange_of(self.cipher)}){resumed}"
+
+
+def key_exchange_of(cipher: str) -> str:
+    """How a suite agrees on its keys, by OpenSSL's name: TLS 1.3 suites leave it to the key_share."""
+    if cipher.startswith("TLS_"):
+        return "a TLS 1.3 key share, always ephemeral"
+    suite = next((s for s in TLS12_SUITES.values() if s.name == cipher), None)
+    if suite is None:
+        return "unknown to this course"
+    return "RSA key transport" if suite.key_exchange == "RSA" else "ephemeral ECDHE"
+
+
+class Link:
+    """A server and a client that talk through memory, with every byte recorded.
+
+    Both contexts live as long as the link, as in a real server: the server's session-ticket key
+    belongs to its context, so a client can resume a session it got from an earlier connection.
+    ``cipher`` (TLS 1.2 only) restricts both sides to one suite, e.g. ``"AES128-GCM-SHA256"``
+    (RSA key transport: needs an RSA server certificate) or ``"ECDHE-RSA-AES128-GCM-SHA256"``.
+    """
+
+    def __init__(self, server: IssuedCertificate, *, trust: Trust, client: IssuedCertificate | None = None,
+                 tls_version: str = "1.2", cipher: str | None = None):
+        self.server_ctx = server_context(server, trust=trust, mutual=client is not None, tls_version=tls_version)
+        self.client_ctx = client_context(trust, certificate=client, tls_version=tls_version)
+        if cipher is not None:
+            for ctx in (self.server_ctx, self.client_ctx):
+                ctx.set_ciphers(cipher)
+
+    def connect(self, request: bytes, response: bytes, *, resume: Recording | None = None) -> Recording:
+        """One connection: handshake, ``request`` from the client, ``response`` from the server,
+        close_notify both ways. ``resume``: offer the session (ticket) of an earlier recording."""
+        chunks: list[tuple[str, bytes]] = []
+        with SslFiles(keylog=b"") as paths:
+            self.client_ctx.keylog_filename = paths["keylog"]  # the client's only: each line once
+            try:
+                client, server, wire = self._endpoints(chunks, resume)
+                _handshake(client, server, wire)
+                client.write(request)
+                wire()
+                heard = server.read(len(request) + 1)
+                server.write(response)
+                wire()
+                answer = client.read(len(response) + 1)
+                _close(client, server, wire)
+                keylog = Path(paths["keylog"]).read_text()
+            finally:
+                self.client_ctx.keylog_filename = None
+        if heard != request or answer != response:
+            raise DecryptError("the two ends did not receive what was sent")  # pragma: no cover - OpenSSL's job
+        return Recording(chunks, keylog, client.version(), client.cipher()[0], request, response,
+                         client.session_reused, client.session)
+
+    def _endpoints(self, chunks, resume):
+        to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
+        from_client, from_server = ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = self.client_ctx.wrap_bio(to_client, from_client, server_hostname="localhost",
+                                          session=resume.session if resume else None)
+        server = self.server_ctx.wrap_bio(to_server, from_server, server_side=True)
+
+        def wire() -> bool:
+            """Move what each side wrote to the other; record it. True if anything moved."""
+            moved = False
+            for sender, source, sink in (("client", from_client, to_server), ("server", from_server, to_client)):
+                data = source.read()
+                if data:
+                    chunks.append((sender, data))
+                    sink.write(data)
+                    moved = True
+            return moved
+
+        return client, server, wire
+
+
+def _handshake(client: ssl.SSLObject, server: ssl.SSLObject, wire) -> None:
+    done = {id(client): False, id(server): False}
+    for _ in range(_MAX_FLIGHTS):
+        for end in (client, server):
+            if not done[id(end)]:
+                try:
+                    end.do_handshake()
+                    done[id(end)] = True
+                except ssl.SSLWantReadError:
+                    pass
+        moved = wire()
+        if all(done.values()) and not moved:
+            return
+    raise HandshakeTimeout(f"the handshake did not finish within {_MAX_FLIGHTS} flights")
+
+
+def _close(client: ssl.SSLObject, server: ssl.SSLObject, wire) -> None:
+    """close_notify from the client, then the server's answer, as TLS asks."""
+    try:
+        client.unwrap()
+    except ssl.SSLWantReadError:
+        pass
+    wire()
+    try:
+        server.read(1)
+    except ssl.SSLZeroReturnError:
+        pass
+    server.unwrap()
+    wire()
+    client.unwrap()
+
+
+@dataclass(frozen=True)
+class Opened(Shown):
+    """What one key did to one recording: the application data it revealed, or why it opened nothing."""
+
+    recording: Recording
+    conversation: Conversation | None
+    refusal: str | None = None
+
+    @property
+    def plaintexts(self) -> list[tuple[str, bytes]]:
+        if self.conversation is None:
+            return []
+        return [(m.sender, m.payload.plaintext) for m in self.conversation.messages
+                if isinstance(m.payload, ApplicationData) and m.payload.plaintext is not None]
+
+    def __str__(self) -> str:
+        head = f"{self.recording.cipher} ({key_exchange_of(self.recording.cipher)}): "
+        if self.conversation is None:
+            return head + "NOT opened\n  " + self.refusal
+        lines = [head + f"opened, {len(self.plaintexts)} application records"]
+        lines += [f"  {sender:>6} said {text!r}" for sender, text in self.plaintexts]
+        return "\n".join(lines)
+
+
+def try_to_open(recording: Recording, *, server_key=None, keylog: str | None = None) -> Opened:
+    """Decode ``recording`` with what an attacker holds later: the server's private key (its PEM
+    bytes, say, from a stolen backup) and/or a key log. Either the records open, every Finished
+    checked, or :class:`Opened` carries the decoder's reason why not."""
+    try:
+        conversation = decode_conversation(recording.chunks, keylog, server_key=server_key, tls12=True)
+    except DecryptError as error:
+        return Opened(recording, None, str(error))
+    if not conversation.decrypted and conversation.version == "TLSv1.3" and server_key is not None:
+        return Opened(recording, None, "TLS 1.3 has no RSA key transport: its key exchange is always ephemeral "
+                                       "(EC)DHE, and the server's key only signed CertificateVerify")
+    if not conversation.decrypted:
+        return Opened(recording, None, "nothing to open it with: give a server key or a key log")
+    failed = [check for check in conversation.checks if not check.ok]
+    if failed:  # pragma: no cover - a record that opened under the wrong keys would be a decoder bug
+        return Opened(recording, None, "; ".join(str(check) for check in failed))
+    return Opened(recording, conversation)

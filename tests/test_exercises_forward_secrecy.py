@@ -1,0 +1,137 @@
+"""Chapter 10's exercises on real recordings: the TLS 1.2 PRF and which recordings a leaked key opens.
+Each checker passes the right answer and refuses each usual mistake with a message that names it."""
+
+from __future__ import annotations
+
+import hmac
+
+import pytest
+
+from mtlslib import CertificateAuthority
+from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
+from mtlslib.exercises.forward_secrecy import check_leaked_key_opens, check_tls12_prf
+from mtlslib.lessons.forward_secrecy import Link
+from mtlslib.wire import tls12
+
+SECRET = b"HTTP/1.1 200 OK\r\n\r\nsalary: the secret"
+
+
+@pytest.fixture(scope="module")
+def setting():
+    root = CertificateAuthority.create("Test Root CA", seed="exercises-10")
+    server = root.create_intermediate("Test Issuing CA").issue_server("localhost", key_type="rsa-2048")
+    recordings = {cipher: Link(server, trust=root, cipher=cipher).connect(b"GET /payroll", SECRET)
+                  for cipher in ("AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256")}
+    return server, recordings
+
+
+def p_hash(secret, seed, length, *, chain=True, output_a=False, swapped=False, digest="sha256", next_a=None):
+    out, a = b"", seed
+    while len(out) < length:
+        a = next_a(secret, a, seed) if next_a and out else hmac.new(secret, a if chain else seed, digest).digest()
+        block = a if output_a else (hmac.new(a + seed, secret, digest) if swapped else hmac.new(secret, a + seed, digest))
+        out += block if output_a else block.digest()
+    return out
+
+
+def right_prf(secret, label, seed, length):
+    return p_hash(secret, label.encode() + seed, length)[:length]
+
+
+def run_prf(setting, prf):
+    server, recordings = setting
+    check_tls12_prf(prf, recordings["AES128-GCM-SHA256"], server.key_pem)
+
+
+def test_the_right_prf_passes_and_opens_the_secret(setting, capsys):
+    run_prf(setting, right_prf)
+    out = capsys.readouterr().out
+    assert "published test vector" in out and "both Finished messages" in out and "salary: the secret" in out
+
+
+def test_an_unwritten_prf_says_so(setting):
+    def tls12_prf(secret, label, seed, length):
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseNotDone, match="not written yet"):
+        run_prf(setting, tls12_prf)
+
+
+WRONG_PRFS = {
+    "hex text": (lambda s, l, d, n: right_prf(s, l, d, n).hex(), "returned str: return the bytes"),
+    "one HMAC": (lambda s, l, d, n: hmac.new(s, l.encode() + d, "sha256").digest(),
+                 "returned 32 bytes for length=100: one HMAC-SHA256 gives 32 bytes"),
+    "not cut": (lambda s, l, d, n: p_hash(s, l.encode() + d, n), "returned 128 bytes.*cut the output"),
+    "no label": (lambda s, l, d, n: p_hash(s, d, n)[:n], "the label is missing"),
+    "seed first": (lambda s, l, d, n: p_hash(s, d + l.encode(), n)[:n], "label and the seed are in the wrong order"),
+    "A(i) output": (lambda s, l, d, n: p_hash(s, l.encode() + d, n, output_a=True)[:n], "A\\(i\\) values themselves"),
+    "no chaining": (lambda s, l, d, n: p_hash(s, l.encode() + d, n, chain=False)[:n], "every A\\(i\\) is the same"),
+    "swapped HMAC": (lambda s, l, d, n: p_hash(s, l.encode() + d, n, swapped=True)[:n], "key and message are swapped"),
+    "SHA-384": (lambda s, l, d, n: p_hash(s, l.encode() + d, n, digest="sha384")[:n], "is it HMAC with SHA-256"),
+    "A(i+1) over A(i) + seed": (
+        lambda s, l, d, n: p_hash(s, l.encode() + d, n,
+                                  next_a=lambda k, a, seed: hmac.new(k, a + seed, "sha256").digest())[:n],
+        "first 32 bytes of the test vector right, then goes wrong: check how A\\(i\\) is computed"),
+    "the vector memorised": (lambda s, l, d, n: right_prf(*VECTOR_ARGS), "passes the test vector but not this session"),
+    "never shorter than 48": (lambda s, l, d, n: right_prf(s, l, d, max(n, 48)), "client's Finished.*cut to 12 bytes"),
+}
+VECTOR_ARGS = (bytes.fromhex("9bbe436ba940f017b17652849a71db35"), "test label",
+               bytes.fromhex("a0ba9f936cda311827a6f796ffd5198c"), 100)
+
+
+@pytest.mark.parametrize("mistake", WRONG_PRFS)
+def test_each_wrong_prf_is_refused_with_what_is_wrong(setting, mistake):
+    prf, message = WRONG_PRFS[mistake]
+    with pytest.raises(ExerciseIncorrect, match=message) as refused:
+        run_prf(setting, prf)
+    assert "e3f229ba727be17b8d12" not in str(refused.value)  # never the whole answer
+
+
+def test_calling_the_courses_own_prf_is_refused(setting):
+    def tls12_prf(secret, label, seed, length):
+        return tls12.prf(secret, label, seed, length, "sha256")
+
+    with pytest.raises(ExerciseIncorrect, match="calls mtlslib.wire.tls12"):
+        run_prf(setting, tls12_prf)
+
+
+def right_opens(cipher):
+    return not cipher.startswith(("ECDHE", "DHE", "TLS_"))
+
+
+def run_opens(setting, function):
+    server, recordings = setting
+    check_leaked_key_opens(function, server.key_pem, *recordings.values())
+
+
+def test_the_right_verdicts_pass_and_the_key_is_tried_for_real(setting, capsys):
+    run_opens(setting, right_opens)
+    out = capsys.readouterr().out
+    assert "right on all 13 suites" in out
+    assert "AES128-GCM-SHA256 opened, ECDHE-RSA-AES128-GCM-SHA256 not opened" in out
+
+
+WRONG_VERDICTS = {
+    "RSA in the name": (lambda c: "RSA" in c or not c.startswith(("ECDHE", "DHE", "TLS_")),
+                        "ECDHE-RSA-AES128-GCM-SHA256.*signs its ephemeral ECDHE key share"),
+    "only ECDHE is ephemeral": (lambda c: not c.startswith(("ECDHE", "TLS_")), "DHE is ephemeral Diffie-Hellman too"),
+    "forgot TLS 1.3": (lambda c: not c.startswith(("ECDHE", "DHE")), "TLS 1.3 has only ephemeral ones"),
+    "always": (lambda c: True, "ECDHE-RSA-AES128-GCM-SHA256.*not how the keys are agreed"),
+    "never": (lambda c: False, "AES128-GCM-SHA256.*a leaked key opens it: look at how this suite agrees"),
+    "a string": (lambda c: "yes", "returned 'yes': return True or False"),
+}
+
+
+@pytest.mark.parametrize("mistake", WRONG_VERDICTS)
+def test_each_wrong_verdict_is_refused_with_why(setting, mistake):
+    function, message = WRONG_VERDICTS[mistake]
+    with pytest.raises(ExerciseIncorrect, match=message):
+        run_opens(setting, function)
+
+
+def test_a_verdict_not_yet_written_says_so(setting):
+    def leaked_key_opens(cipher):
+        raise NotImplementedError()
+
+    with pytest.raises(ExerciseNotDone, match="not written yet"):
+        run_opens(setting, leaked_key_opens)
