@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from pathlib import Path
 
 import pytest
 
@@ -108,10 +109,12 @@ def test_the_public_roots_stand_in_only_while_the_reader_s_function_runs():
 
     def make(server_certificate, client_ca):
         seen.update({name: os.environ.get(name) for name in before})
+        seen["roots"] = Path(os.environ["SSL_CERT_FILE"]).read_bytes()
         return server_context_with(ssl.CERT_REQUIRED)(server_certificate, client_ca)
 
     check_server_refuses_anonymous(make)
-    assert seen["SSL_CERT_FILE"].endswith("public-roots.pem") and seen["SSL_CERT_FILE"] != before["SSL_CERT_FILE"]
+    assert seen["SSL_CERT_FILE"] != before["SSL_CERT_FILE"]
+    assert seen["roots"].count(b"-----BEGIN CERTIFICATE-----") == 1  # the stand-in public CA, alone
     assert {name: os.environ.get(name) for name in before} == before
 
 
