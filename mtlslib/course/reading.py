@@ -123,7 +123,8 @@ def _text_alternatives(notebook: nbformat.NotebookNode, priority: list[str], ima
     return alternatives
 
 
-def _describe_pictures(body: str, alternatives: list[str | None], name: str) -> str:
+def _accessible(body: str, alternatives: list[str | None], name: str) -> str:
+    """The page with a text alternative on every picture, header cells that head something and named landmarks."""
     soup = BeautifulSoup(body, features="html.parser")
     pictures = soup.select(".jp-RenderedImage img, .jp-RenderedSVG img")
     if len(pictures) != len(alternatives):
@@ -212,7 +213,7 @@ def build_html(notebook_dir: Path, out_dir: Path) -> list[Path]:
         page = out_dir / chapter.notebook.replace(".ipynb", ".html")
         alternatives = _text_alternatives(notebook, priority, images)
         page_html = _page(body, _nav(previous, following))
-        page.write_text(_describe_pictures(page_html, alternatives, chapter.notebook), encoding="utf-8")
+        page.write_text(_accessible(page_html, alternatives, chapter.notebook), encoding="utf-8")
         pages.append(page)
     return pages
 
