@@ -98,3 +98,144 @@ def shorten(value: object, limit: int = 80) -> str:
     """``repr``-free text of a value for an error message, cut to ``limit`` characters."""
     text = str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------------------------
+# Text alternatives for figures: what a screen reader says instead of the picture (WCAG 1.1.1).
+
+_ATTRIBUTE = re.compile(r'([a-z]+)=("(?:[^"\\]|\\.)*"|<.*?>(?=\s[a-z]+=|\s*$)|[^\s\]]+)', re.S)
+_STATEMENT = re.compile(r"^\s*(?:(\w+)(?:\s*->\s*(\w+))?\s*\[(.*)\]|((?:[a-z]+=\S.*)))\s*$", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _dot_statements(source: str) -> list[str]:
+    """The DOT source split into statements: one a line, except inside a quoted string."""
+    statements, current, quoted, escaped = [], [], False, False
+    for char in source:
+        if char == "\n" and not quoted:
+            statements.append("".join(current))
+            current = []
+            continue
+        current.append(" " if char == "\n" else char)
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+    statements.append("".join(current))
+    return [s.strip() for s in statements if s.strip()]
+
+
+def _dot_value(raw: str) -> str:
+    """An attribute's text: quotes and escapes removed; an HTML-like label's line breaks and
+    table cells become separators and its tags are dropped."""
+    if raw.startswith("<"):
+        text = raw[1:-1].replace("<BR/>", " / ").replace("</TD><TD", "</TD>: <TD").replace("</TR>", "; ")
+        return " ".join(html.unescape(_TAG.sub("", text)).split()).strip(" ;")
+    if raw.startswith('"'):
+        raw = raw[1:-1].replace('\\"', '"')
+    return " ".join(raw.split())
+
+
+def _dot_attributes(text: str) -> dict[str, str]:
+    return {name: value for name, value in _ATTRIBUTE.findall(text)}
+
+
+def _short_name(text: str) -> str:
+    """A certificate box ("leaf; subject: CN=x; issuer: ...") by its heading and subject."""
+    heading, _, rest = text.partition("; subject: ")
+    return f"{heading} ({rest.split(';')[0]})" if rest else text
+
+
+def describe_dot(source: str) -> str:
+    """A text alternative for a graphviz picture, read from its DOT source.
+
+    Written for the diagrams of :mod:`mtlslib.lessons.diagrams` (message edges run from ``client_N``
+    to ``server_N``, ``dir=back`` when the server sends; a failed message carries a cross): a sequence
+    diagram's messages in order, by flight, each with its sender and whether it travelled in clear
+    text or encrypted; a chain's certificates and who signed whom; any other labelled box; each
+    panel after its caption.
+    """
+    sentences: list[str] = []
+    names: dict[str, str] = {}
+    flight = ""
+    for statement in _dot_statements(source):
+        match = _STATEMENT.match(statement)
+        if not match:
+            continue
+        node, target, attribute_text, bare = match.groups()
+        attributes = _dot_attributes(attribute_text or bare or "")
+        label = attributes.get("label", "")
+        text = _dot_value(label)
+        if bare or node == "graph":  # a graph's or a panel's caption
+            if text:
+                sentences.append(f"{text}:")
+        elif node in ("node", "edge") or not text or attributes.get("style") == "invis":
+            continue
+        elif target is None:
+            if node.endswith("_head") or node == "legend":
+                continue
+            if "flight_" in node:
+                flight = text
+                continue
+            names[node] = _short_name(text)
+            sentences.append(f"{text}.")
+        elif "client_" in node and "server_" in target:
+            sender, receiver = ("server", "client") if attributes.get("dir") == "back" else ("client", "server")
+            failed = "\u2717" in text or attributes.get("style") == "dotted"
+            how = "failed" if failed else "encrypted" if "<B>" in label else "in clear text"
+            sentences.append(f"{flight + ', ' if flight else ''}{sender} to {receiver}, {how}: {text}.")
+            flight = ""
+        elif text == "signed":
+            sentences.append(f"{names.get(node, node)} signed {names.get(target, target)}.")
+        elif text != "?":  # "?" points from "no trusted issuer", which says it already
+            sentences.append(f"{names.get(node, node)} to {names.get(target, target)}: {text}.")
+    return " ".join(sentences) or "A diagram."
+
+
+def describe_figure(figure) -> str:
+    """A text alternative for a matplotlib figure: its title, then each panel's title, axes (with
+    their scale), named categories and series, as the figure itself states them."""
+    from matplotlib.ticker import FixedLocator  # only figures need matplotlib
+
+    sentences = [f"{figure.get_suptitle()}."] if figure.get_suptitle() else []
+    axes = [axis for axis in figure.axes if axis.get_visible()]
+    for number, axis in enumerate(axes, 1):
+        heading = f"Panel {number} of {len(axes)}" if len(axes) > 1 else "Plot"
+        if axis.get_title():
+            heading += f" \"{axis.get_title()}\""
+        parts = []
+        for name, dimension in (("x", axis.xaxis), ("y", axis.yaxis)):
+            label = " ".join(dimension.get_label_text().split())
+            if label:
+                scale = dimension.get_scale()
+                parts.append(f"{name} axis: {label}" + ("" if scale == "linear" else f" ({scale} scale)"))
+            names = [" ".join(tick.get_text().split()) for tick in dimension.get_ticklabels()]
+            # Ticks placed by hand with words on them (not numbers) are categories: the bars' names.
+            if isinstance(dimension.get_major_locator(), FixedLocator) and any(
+                    re.search(r"[A-Za-z]", text) for text in names):
+                parts.append(f"{name} categories: " + ", ".join(f"\"{text}\"" for text in names))
+        series = [label for label in axis.get_legend_handles_labels()[1] if not label.startswith("_")]
+        if series:
+            parts.append("series: " + ", ".join(f"\"{label}\"" for label in series))
+        sentences.append(f"{heading}: {'; '.join(parts)}." if parts else f"{heading}.")
+    return " ".join(sentences) or "A figure."
+
+
+def described_figure_class():
+    """A matplotlib ``Figure`` whose notebook output carries its text alternative (``describe_figure``)
+    as the PNG's ``alt`` metadata, which the reading edition writes into the page."""
+    from matplotlib.figure import Figure
+
+    # Named Figure: its repr, "<Figure size ... with N Axes>", is the text nbval compares.
+    return _DESCRIBED.setdefault("class", type("Figure", (_Described, Figure), {}))
+
+
+class _Described:
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
+        # Only the metadata: IPython's own formatters still render the PNG and the text.
+        return {}, {"image/png": {"alt": describe_figure(self)}}
+
+
+_DESCRIBED: dict[str, type] = {}

@@ -135,3 +135,21 @@ def test_committed_dot_sources_match_a_fresh_regeneration():
         committed = (IMAGES / (Path(file_name).stem + ".dot")).read_text()
         # The figures are made on OpenSSL 3.0; a 3.5+ client also offers the X25519MLKEM768 hybrid.
         assert graph.source.replace("key_share: X25519MLKEM768, x25519", "key_share: x25519") == committed, f"images/{file_name} is out of date: run `make images` and commit"
+
+
+def test_colour_is_never_the_only_cue(ca, server_cert):
+    root = CertificateAuthority.create("Diagram Style Root CA")
+    lines = sequence_diagram(capture_handshake(root.issue_server("localhost", validity="expired"),
+                                               trust=root)).source.splitlines()
+
+    def edge(name: str) -> str:
+        (line,) = [line for line in lines if "->" in line and f">{name}<" in line]
+        return line
+
+    assert "style=dashed" in edge("ClientHello") and "<B>" not in edge("ClientHello")
+    assert "style=dotted" in edge("\u2717 Certificate") and "style=dotted" in edge("Alert")
+    legend = next(line for line in lines if line.lstrip().startswith("legend"))
+    assert "clear text (dashed)" in legend and "encrypted (solid, bold)" in legend and "(dotted)" in legend
+    encrypted = sequence_diagram(capture_handshake(server_cert, trust=ca)).source.splitlines()
+    (finished,) = [line for line in encrypted if "->" in line and ">Finished<" in line and "dir=back" in line]
+    assert "style=solid" in finished and "<B>Finished</B>" in finished

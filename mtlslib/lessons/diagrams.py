@@ -15,6 +15,7 @@ from typing import Iterable, Sequence, Union
 import graphviz
 from cryptography import x509
 
+from mtlslib.display import describe_dot
 from mtlslib.pki import (
     CertificateAuthority,
     IssuedCertificate,
@@ -41,7 +42,10 @@ from mtlslib.wire.messages import (
 
 __all__ = ["chain_diagram", "Diagram", "handshake_chain_diagram", "sequence_diagram", "side_by_side"]
 
-CLEAR, ENCRYPTED, ALERT, MUTED = "#222222", "#1d4ed8", "#dc2626", "#9ca3af"
+# Colour is never the only cue (WCAG 1.4.1): encrypted messages are solid and bold, clear ones dashed,
+# the failing message and fatal alerts dotted with a cross. Every colour has 4.5:1 contrast on white.
+CLEAR, ENCRYPTED, ALERT, MUTED = "#222222", "#1d4ed8", "#dc2626", "#6b7280"
+LINE_STYLES = {"clear": "dashed", "encrypted": "solid", "failed": "dotted"}
 _CERTIFICATE_ALERTS = {42, 43, 44, 45, 46, 48, 49, 116}  # alerts that reject the peer's certificate
 _FONT = "Helvetica"
 
@@ -58,12 +62,22 @@ class Diagram:
     def source(self) -> str:
         return self.graph.source
 
-    def pipe(self, format: str = "svg") -> bytes:
-        """The rendered picture (needs graphviz's ``dot`` program)."""
-        return self.graph.pipe(format=format)
+    @property
+    def description(self) -> str:
+        """The picture as text (its alt text): messages in order, certificates, captions."""
+        return describe_dot(self.source)
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
-        return {"image/svg+xml": self.pipe("svg").decode("utf-8"), "text/plain": self.source}
+    def pipe(self, format: str = "svg") -> bytes:
+        """The rendered picture (needs graphviz's ``dot`` program); an SVG names itself for screen readers."""
+        picture = self.graph.pipe(format=format)
+        if format != "svg":
+            return picture
+        label = html.escape(self.description, quote=True).encode()
+        return picture.replace(b"<svg ", b'<svg role="img" aria-label="' + label + b'" ', 1)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict[str, str], dict[str, dict]]:
+        return ({"image/svg+xml": self.pipe("svg").decode("utf-8"), "text/plain": self.source},
+                {"image/svg+xml": {"alt": self.description}})
 
     def __str__(self) -> str:
         return self.source
@@ -153,7 +167,8 @@ def _sequence_into(graph: graphviz.Digraph, conversation: Conversation, prefix: 
             row.node(f"{prefix}client_{i}", "", shape="point", width="0.01")
             row.node(f"{prefix}server_{i}", "", shape="point", width="0.01")
         is_failed = message is failed_message
-        if is_failed or (isinstance(message.payload, Alert) and message.payload.level == 2):
+        fatal = is_failed or (isinstance(message.payload, Alert) and message.payload.level == 2)
+        if fatal:
             color = ALERT
         elif message.name in ("ChangeCipherSpec", "ApplicationData", "EncryptedRecord"):
             color = MUTED
@@ -167,7 +182,8 @@ def _sequence_into(graph: graphviz.Digraph, conversation: Conversation, prefix: 
                    label=_label(name, _detail(message), color, bold=message.encrypted or is_failed),
                    color=color, penwidth="2.2" if message.encrypted else "1.2",
                    dir="forward" if message.sender == "client" else "back",
-                   style="dashed" if message.name == "ChangeCipherSpec" else "solid", minlen="4")
+                   style=LINE_STYLES["failed" if fatal else "encrypted" if message.encrypted else "clear"],
+                   minlen="4")
     for lane in ("flight", "client", "server"):
         chain = [f"{prefix}{lane}_head"] + [f"{prefix}{lane}_{i}" for i in range(1, len(messages) + 1)]
         for upper, lower in zip(chain, chain[1:]):
@@ -187,9 +203,10 @@ def _new_graph(name: str, title: str | None) -> graphviz.Digraph:
 
 
 def _legend_into(graph: graphviz.Digraph, below: str) -> None:
-    rows = [("clear text", CLEAR), ("encrypted", ENCRYPTED), ("failed / fatal alert", ALERT),
-            ("record-layer bookkeeping", MUTED)]
-    cells = "".join(f'<TD><FONT COLOR="{color}">\u2501\u2501 {html.escape(text)}</FONT></TD>' for text, color in rows)
+    rows = [("- - - clear text (dashed)", CLEAR), ("\u2501\u2501 encrypted (solid, bold)", ENCRYPTED),
+            ("\u00b7 \u00b7 \u00b7 \u2717 failed / fatal alert (dotted)", ALERT),
+            ("grey: record-layer bookkeeping", MUTED)]
+    cells = "".join(f'<TD><FONT COLOR="{color}">{html.escape(text)}</FONT></TD>' for text, color in rows)
     graph.node("legend", f'<<TABLE BORDER="0" CELLSPACING="8"><TR>{cells}</TR></TABLE>>', shape="plaintext",
                fontsize="10")
     graph.edge(below, "legend", style="invis")
@@ -198,7 +215,8 @@ def _legend_into(graph: graphviz.Digraph, below: str) -> None:
 def sequence_diagram(trace: TraceLike, *, title: str | None = None, include_application_data: bool = False,
                      legend: bool = True) -> Diagram:
     """A sequence diagram of a captured handshake: client and server lanes, messages in wire
-    order, flights numbered, encrypted messages in bold blue, the failing message in red."""
+    order, flights numbered; encrypted messages solid, bold and blue, clear ones dashed, the failing
+    message and fatal alerts dotted, red and crossed."""
     graph = _new_graph("handshake", title)
     bottom = _sequence_into(graph, _conversation(trace), "", include_application_data)
     if legend:

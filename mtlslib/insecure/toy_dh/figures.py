@@ -3,7 +3,8 @@
 Every function returns a :class:`matplotlib.figure.Figure`, already closed in pyplot (so a cell
 that ends with the call shows it exactly once, and nothing accumulates in pyplot's list of open
 figures). Jupyter shows it as a picture; its plain-text form, which nbval compares, is only
-``<Figure size ... with N Axes>``, so measured timings drawn into a figure never break a test.
+``<Figure size ... with N Axes>``, so measured timings drawn into a figure never break a test; the
+output's metadata carries the figure's text alternative (titles, axes, series) for the reading edition.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from mtlslib.display import described_figure_class
 from mtlslib.errors import FigureError
 
 from .attacks import AttackCost, Measurement, fit_growth
@@ -26,9 +28,9 @@ __all__ = ["curve_over_field_figure", "curve_over_reals_figure", "discrete_log_f
 _COLOURS = ("#1d4ed8", "#dc2626", "#059669", "#7c3aed")
 
 
-
 def _new_figure(width: float, height: float, panels: int) -> tuple[Figure, list]:
-    figure, axes = plt.subplots(1, panels, figsize=(width, height), squeeze=False)
+    figure, axes = plt.subplots(1, panels, figsize=(width, height), squeeze=False,
+                                FigureClass=described_figure_class())
     plt.close(figure)
     return figure, list(axes[0])
 

@@ -1,11 +1,13 @@
 """The measurements as matplotlib figures: every function takes the rows a measuring function
-returned and returns a ``Figure`` (closed, so that a notebook shows it once, as the cell's value)."""
+returned and returns a ``Figure`` (closed, so that a notebook shows it once, as the cell's value),
+whose output carries its text alternative (title, axes, series) for the reading edition."""
 
 from __future__ import annotations
 
 import statistics
 from typing import Iterable, Sequence
 
+from mtlslib.display import described_figure_class
 from mtlslib.errors import FigureError
 
 from .network import NetworkConfig, NetworkSummary
@@ -28,7 +30,8 @@ def plot_latencies(samples: Iterable[LatencySample]):
         raise FigureError(f"no TLS 1.3 samples with {first_key} keys (the first key type measured) to draw the "
                           "distributions of: measure TLS 1.3 first")
     plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]})
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]},
+                                   FigureClass=described_figure_class())
     pair_ms = [s * 1000 for config in pair for s in groups[config]]
     # The slowest few (a thread that had to wait for the processor) would stretch the axis and
     # squash the shapes; they are piled into the last bin instead.
@@ -72,7 +75,7 @@ def plot_traffic(rows: Sequence[Traffic]):
     if not rows:
         raise FigureError("no traffic rows to plot: give the result of handshake_traffic() for each capture")
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = plt.subplots(figsize=(7, 3.2), FigureClass=described_figure_class())
     positions = range(len(rows))
     width = 0.38
     client = ax.barh([p - width / 2 for p in positions], [r.client_bytes for r in rows], width,
@@ -91,8 +94,6 @@ def plot_traffic(rows: Sequence[Traffic]):
     return fig
 
 
-
-
 def plot_network(summaries: Sequence[NetworkSummary]):
     """Median time to the first answer against the round-trip time, one line per configuration,
     over grey guides at 1, 2 and 3 round trips. Returns the ``Figure``."""
@@ -103,7 +104,7 @@ def plot_network(summaries: Sequence[NetworkSummary]):
         lines.setdefault(row.config, []).append((row.rtt_ms, row.median_ms))
     longest = max(row.rtt_ms for row in summaries)
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(7, 4.2), FigureClass=described_figure_class())
     for n in (1, 2, 3):
         ax.plot([0, longest], [0, n * longest], color="#9ca3af", linewidth=0.8, zorder=0)
         ax.annotate(f"{n} x RTT", (longest, n * longest), xytext=(4, 0), textcoords="offset points",
