@@ -13,7 +13,7 @@ import mtlslib
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Import names that differ from their distribution names.
-DISTRIBUTION = {"latex2mathml": "latex2mathml"}
+DISTRIBUTION = {"latex2mathml": "latex2mathml", "bs4": "beautifulsoup4"}
 
 
 def _third_party_imports() -> dict[str, set[str]]:
