@@ -28,8 +28,13 @@ $(STAMP): requirements.txt pyproject.toml
 test-setup: $(TEST_STAMP)
 	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
 
+# nbgrader switches on its JupyterLab menus and server extensions wherever it is installed; the course's
+# JupyterLab (students', the browser tests) runs without them, and nbgrader's commands need none of them.
+NBGRADER_SERVER := $(addprefix nbgrader.server_extensions.,formgrader assignment_list course_list validate_assignment)
 $(TEST_STAMP): $(STAMP) requirements-test.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
+	@$(BIN)/jupyter server extension disable --sys-prefix $(NBGRADER_SERVER) >/dev/null 2>&1
 	@touch $(TEST_STAMP)
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
