@@ -29,6 +29,9 @@ from mtlslib.course.grading import (
 from mtlslib.course.student import TEACHER_TAG, student_notebook
 from mtlslib.errors import UsageError
 
+# The first test that needs the graded course directory runs the whole round (see above).
+pytestmark = pytest.mark.timeout(600)
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CHAPTERS = graded_chapters(NOTEBOOKS)
 GRADED = CHAPTERS if os.environ.get("MTLSLIB_GRADE_ALL") == "1" else sorted({CHAPTERS[0], CHAPTERS[-1]})

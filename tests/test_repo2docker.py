@@ -97,7 +97,6 @@ def test_no_chapter_and_no_mtlslib_module_imports_a_test_tool():
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.usefixtures("jupyter_kernels")
 def test_a_fresh_environment_from_requirements_txt_opens_the_start_page(tmp_path):
     """What repo2docker does, in a fresh virtual environment: about a minute, most of it pip."""
     repo = tmp_path / "repo"
