@@ -1,16 +1,18 @@
 # Two commands on a fresh machine:
 #   make lab    set everything up and open the collection in JupyterLab (on 127.0.0.1)
 #   make test   set everything up and run every unit test and every notebook (nbval, strict)
-# Set-up is incremental: .venv is rebuilt only when requirements.txt or pyproject.toml change.
+# Set-up is incremental: pip runs again only when requirements.txt or pyproject.toml change (the course)
+# or requirements-test.txt does (the test tools, added on top by `make test`: never a rebuild from scratch).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 # nbval compares every stored output; these options keep each cell honest and quick.
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sanitize.cfg --nbval-cell-timeout=60
 
-.PHONY: setup lab lab-teacher test test-newer notebooks student html bench load images clean
+.PHONY: setup test-setup lab lab-teacher grade-setup test test-newer notebooks student html bench load images clean
 
 setup: $(STAMP)
 	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
@@ -21,6 +23,19 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
+
+# The test and benchmark tools (pytest, nbval, Playwright, nbgrader, ...), on top of the course.
+test-setup: $(TEST_STAMP)
+	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
+
+# nbgrader switches on its JupyterLab menus and server extensions wherever it is installed; the course's
+# JupyterLab (students', the browser tests) runs without them, and nbgrader's commands need none of them.
+NBGRADER_SERVER := $(addprefix nbgrader.server_extensions.,formgrader assignment_list course_list validate_assignment)
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
+	@$(BIN)/jupyter server extension disable --sys-prefix $(NBGRADER_SERVER) >/dev/null 2>&1
+	@touch $(TEST_STAMP)
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
@@ -35,19 +50,24 @@ lab: student
 lab-teacher: setup
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
-test: setup
+# Teachers grading with nbgrader: a course directory in grading/ (not committed), one assignment per
+# chapter with exercises. Run nbgrader there with .venv/bin on PATH (it runs the `alembic` program).
+grade-setup: test-setup
+	$(BIN)/python -m mtlslib.course.grading notebooks grading
+
+test: test-setup
 	@$(BIN)/python -m mtlslib.course.environment --ensure-browser
 	@$(BIN)/python -m mtlslib.course.environment --ensure-tshark
 	$(BIN)/python -m pytest tests notebooks $(NBVAL) --timeout=120
 
 # The same suite with another interpreter, e.g. a Python 3.13 linked to OpenSSL 3.5, to see what a student
 # on a newer build meets: make test-newer NEWER_PYTHON=/path/to/venv/bin/python. That interpreter needs the
-# packages of requirements.txt (its own venv); this checkout is put on its path, and the browser tests run
+# packages of requirements-test.txt (its own venv); this checkout is put on its path, and the browser tests run
 # only where Chromium is. Skipped, with a note, when NEWER_PYTHON is not there.
 NEWER_PYTHON ?= python3.13
 test-newer:
 	@if ! command -v $(NEWER_PYTHON) >/dev/null 2>&1; then \
-		echo "skipped: no $(NEWER_PYTHON); give NEWER_PYTHON=... (an interpreter with requirements.txt installed)"; \
+		echo "skipped: no $(NEWER_PYTHON); give NEWER_PYTHON=... (an interpreter with requirements-test.txt installed)"; \
 	else \
 		$(NEWER_PYTHON) -c 'import ssl, sys; print("the suite on Python", sys.version.split()[0], "with", ssl.OPENSSL_VERSION)' && \
 		PYTHONPATH=$(CURDIR) $(NEWER_PYTHON) -m pytest tests notebooks $(NBVAL) --timeout=120; \
@@ -70,7 +90,7 @@ student: setup
 html: setup
 	$(BIN)/python -m mtlslib.course.reading notebooks build/html
 
-bench: setup
+bench: test-setup
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/notebooks.py
 

@@ -18,7 +18,8 @@ from importlib import metadata
 
 __all__ = ["dot_install_command", "ensure_browser", "ensure_dot", "ensure_tshark", "environment_report", "readiness"]
 
-_PACKAGES = ("cryptography", "jupyterlab", "matplotlib", "graphviz", "nbval", "pytest")
+# What the chapters need (requirements.txt); the test tools (requirements-test.txt) are not a student's concern.
+_PACKAGES = ("cryptography", "jupyterlab", "matplotlib", "graphviz")
 
 
 def dot_install_command() -> str:
