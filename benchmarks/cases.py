@@ -18,12 +18,18 @@ from pathlib import Path
 
 import trustme
 from cryptography import x509
-
 from harness import benchmark
-from mtlslib.tls import capture_handshake
-from mtlslib.tls import HttpsService
-from mtlslib.tls import LoopbackServer, client_context, connect, handshake, server_context
+
 from mtlslib.pki import CertificateAuthority
+from mtlslib.tls import (
+    HttpsService,
+    LoopbackServer,
+    capture_handshake,
+    client_context,
+    connect,
+    handshake,
+    server_context,
+)
 
 MESSAGE = b"hello\n"
 

@@ -31,22 +31,8 @@ from mtlslib.errors import (
     ToyMathError,
     UsageError,
 )
-from mtlslib.pki import (
-    KEY_TYPES,
-    CertificateAuthority,
-    IssuedCertificate,
-    describe,
-    load_pkcs12,
-)
-from mtlslib.tls import (
-    HandshakeResult,
-    LoopbackServer,
-    PeerView,
-    client_context,
-    connect,
-    handshake,
-    server_context,
-)
+from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate, describe, load_pkcs12
+from mtlslib.tls import HandshakeResult, LoopbackServer, PeerView, client_context, connect, handshake, server_context
 
 __version__ = "0.2.0"
 

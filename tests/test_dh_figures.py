@@ -12,13 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from mtlslib.insecure.toy_dh import (
-    CurvePoint,
-    Measurement,
-    ToyCurve,
-    attack_costs,
-    fit_growth,
-)
+from mtlslib.insecure.toy_dh import CurvePoint, Measurement, ToyCurve, attack_costs, fit_growth
 from mtlslib.insecure.toy_dh.figures import (
     FigureError,
     _real_sum,

@@ -10,17 +10,9 @@ import time
 import pytest
 
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.diffie_hellman import (
-    check_brute_force_secret,
-    check_public_value_check,
-    check_shared_secret,
-)
+from mtlslib.exercises.diffie_hellman import check_brute_force_secret, check_public_value_check, check_shared_secret
 from mtlslib.insecure import toy_dh as toy
-from mtlslib.insecure.toy_dh import (
-    ToyGroup,
-    is_valid_public_value,
-    multiplicative_order,
-)
+from mtlslib.insecure.toy_dh import ToyGroup, is_valid_public_value, multiplicative_order
 
 GROUP = ToyGroup.with_small_subgroups(32)  # the group the checker uses
 P, Q = GROUP.p, GROUP.order

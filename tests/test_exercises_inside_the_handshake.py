@@ -12,10 +12,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from mtlslib import CertificateAuthority
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.inside_the_handshake import (
-    check_finished,
-    check_hkdf_expand_label,
-)
+from mtlslib.exercises.inside_the_handshake import check_finished, check_hkdf_expand_label
 from mtlslib.tls import capture_handshake
 from mtlslib.wire import keyschedule
 from mtlslib.wire.keyschedule import hkdf_expand_label as library_expand_label

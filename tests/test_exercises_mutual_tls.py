@@ -10,11 +10,7 @@ from pathlib import Path
 import pytest
 
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.mutual_tls import (
-    check_predictions,
-    check_server_refuses_anonymous,
-    check_spiffe_rule,
-)
+from mtlslib.exercises.mutual_tls import check_predictions, check_server_refuses_anonymous, check_spiffe_rule
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import AccessPolicy
 

@@ -6,11 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.tls_handshake import (
-    built_client_hello,
-    built_server_hello,
-    check_hello_readers,
-)
+from mtlslib.exercises.tls_handshake import built_client_hello, built_server_hello, check_hello_readers
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import capture_handshake
 from mtlslib.wire import parse_handshake

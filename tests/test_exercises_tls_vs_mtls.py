@@ -7,10 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from mtlslib.exercises import ExerciseIncorrect, ExerciseNotDone
-from mtlslib.exercises.tls_vs_mtls import (
-    check_certificate_message_size,
-    measured_client_certificate,
-)
+from mtlslib.exercises.tls_vs_mtls import check_certificate_message_size, measured_client_certificate
 from mtlslib.pki import CertificateAuthority
 
 

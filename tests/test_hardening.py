@@ -27,13 +27,7 @@ from mtlslib.pki import (
     load_pem_private_key,
     load_pkcs12,
 )
-from mtlslib.tls import (
-    HttpsService,
-    LoopbackServer,
-    client_context,
-    connect,
-    server_context,
-)
+from mtlslib.tls import HttpsService, LoopbackServer, client_context, connect, server_context
 
 CLIENTS = 200
 _FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -20,14 +20,7 @@ import pytest
 
 from mtlslib.errors import NotLoopbackError, ServiceStateError, UsageError
 from mtlslib.pki import CertificateAuthority
-from mtlslib.tls import (
-    ClientIdentity,
-    HttpsService,
-    Request,
-    Response,
-    client_context,
-    whoami,
-)
+from mtlslib.tls import ClientIdentity, HttpsService, Request, Response, client_context, whoami
 from mtlslib.tls.https import escape_for_log
 
 

@@ -24,14 +24,7 @@ from mtlslib.insecure.mitm import (
     send_request,
 )
 from mtlslib.pki import CertificateAuthority
-from mtlslib.tls import (
-    HttpsService,
-    Request,
-    Response,
-    capture_handshake,
-    client_context,
-    connect,
-)
+from mtlslib.tls import HttpsService, Request, Response, capture_handshake, client_context, connect
 
 BANK = "www.bank.test"
 PASSWORD = "correct horse battery staple"

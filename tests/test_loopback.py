@@ -15,14 +15,7 @@ from contextlib import contextmanager
 import pytest
 
 from mtlslib.display import Shown
-from mtlslib.errors import (
-    HandshakeTimeout,
-    MtlsLibError,
-    NotLoopbackError,
-    PurposeError,
-    ServiceStateError,
-    UsageError,
-)
+from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, PurposeError, ServiceStateError, UsageError
 from mtlslib.pki import KEY_TYPES, CertificateAuthority
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,

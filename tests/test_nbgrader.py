@@ -21,11 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from mtlslib.course.grading import (
-    NBGRADER_CONFIG,
-    graded_chapters,
-    write_grading_course,
-)
+from mtlslib.course.grading import NBGRADER_CONFIG, graded_chapters, write_grading_course
 from mtlslib.course.student import TEACHER_TAG, student_notebook
 from mtlslib.errors import UsageError
 

@@ -18,13 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from mtlslib.errors import DecodeError
 from mtlslib.lessons.diagrams import handshake_chain_diagram, sequence_diagram
 from mtlslib.pki import CertificateAuthority
-from mtlslib.tls import (
-    capture_handshake,
-    client_context,
-    handshake,
-    run_between,
-    server_context,
-)
+from mtlslib.tls import capture_handshake, client_context, handshake, run_between, server_context
 from mtlslib.wire import parse_handshake
 from mtlslib.wire.compression import decompress_certificate
 from mtlslib.wire.constants import GROUPS

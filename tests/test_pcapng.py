@@ -18,13 +18,7 @@ from mtlslib.errors import UsageError
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import capture_handshake
 from mtlslib.tls.pcap import compare_with_tshark, tshark_messages
-from mtlslib.wire.pcapng import (
-    MAX_SEGMENT,
-    SECRETS_TYPE_TLS,
-    TcpEndpoints,
-    decryption_secrets_block,
-    pcapng_bytes,
-)
+from mtlslib.wire.pcapng import MAX_SEGMENT, SECRETS_TYPE_TLS, TcpEndpoints, decryption_secrets_block, pcapng_bytes
 
 SHB, IDB, EPB, DSB = 0x0A0D0D0A, 0x1, 0x6, 0xA
 SYN, ACK, FIN, PSH = 0x02, 0x10, 0x01, 0x08

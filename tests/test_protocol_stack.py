@@ -6,12 +6,7 @@ import pytest
 
 from mtlslib import CertificateAuthority
 from mtlslib.errors import UsageError
-from mtlslib.lessons.protocol_stack import (
-    STACKS,
-    negotiate_alpn,
-    protocol_stack_diagram,
-    protocol_stack_text,
-)
+from mtlslib.lessons.protocol_stack import STACKS, negotiate_alpn, protocol_stack_diagram, protocol_stack_text
 
 
 def test_figure_and_text_name_the_same_layers():

@@ -12,12 +12,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from mtlslib.course.student import (
-    TEACHER_TAG,
-    clear_solutions,
-    student_notebook,
-    write_student_edition,
-)
+from mtlslib.course.student import TEACHER_TAG, clear_solutions, student_notebook, write_student_edition
 from mtlslib.errors import UsageError
 
 pytestmark = pytest.mark.usefixtures("jupyter_kernels")

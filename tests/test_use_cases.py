@@ -13,12 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 import mtlslib.lessons.use_cases as use_cases
-from mtlslib.errors import (
-    CertificateLoadError,
-    NotLoopbackError,
-    ProfileError,
-    UsageError,
-)
+from mtlslib.errors import CertificateLoadError, NotLoopbackError, ProfileError, UsageError
 from mtlslib.insecure.credential_stuffing import (
     MAX_ATTEMPTS,
     AttackBoundsError,

@@ -20,13 +20,7 @@ from mtlslib.display import Shown
 from mtlslib.errors import DecodeError, DecryptError, MtlsLibError, UsageError
 from mtlslib.pki import KEY_TYPES, CertificateAuthority
 from mtlslib.tls import capture_handshake, handshake
-from mtlslib.wire import (
-    ConversationDecoder,
-    decode_conversation,
-    negotiated_group,
-    parse_handshake,
-    read_records,
-)
+from mtlslib.wire import ConversationDecoder, decode_conversation, negotiated_group, parse_handshake, read_records
 from mtlslib.wire.conversation import OpaqueRecord
 from mtlslib.wire.keyschedule import TLS13_SUITES, hkdf_expand_label, record_nonce
 from mtlslib.wire.messages import HandshakeMessage

@@ -10,20 +10,11 @@ import pytest
 
 from mtlslib import CertificateAuthority
 from mtlslib.errors import DecodeError
-from mtlslib.lessons.resumption import (
-    connect_in_memory,
-    median_handshake_ms,
-    rfc8448_resumed,
-)
+from mtlslib.lessons.resumption import connect_in_memory, median_handshake_ms, rfc8448_resumed
 from mtlslib.lessons.rfc8448 import SECTION3, SECTION4, value
 from mtlslib.tls import client_context, load_crls, server_context
 from mtlslib.wire import parse_handshake, resumption
-from mtlslib.wire.keyschedule import (
-    TLS13_SUITES,
-    hkdf_expand_label,
-    traffic_keys,
-    transcript_hash,
-)
+from mtlslib.wire.keyschedule import TLS13_SUITES, hkdf_expand_label, traffic_keys, transcript_hash
 from mtlslib.wire.messages import HELLO_RETRY_RANDOM, NewSessionTicket
 
 SHA256 = TLS13_SUITES[0x1301]

@@ -119,22 +119,15 @@ def test_without_keys_tls12_stays_closed_as_an_observer_sees_it(pki):
     assert not recording.contains(b"the secret")
 
 
-def test_ecdhe_cannot_be_opened_with_the_servers_key(pki):
-    recording = record(pki, "ECDHE-RSA-AES128-GCM-SHA256")
-    with pytest.raises(DecryptError, match="ephemeral ECDHE.*never sent.*No long-term key opens"):
-        decode_conversation(recording.chunks, server_key=pki["rsa"].key_pem)
-
-
-def test_another_servers_key_is_refused_by_name(pki):
-    recording = record(pki, "AES128-GCM-SHA256")
-    with pytest.raises(DecryptError, match="does not belong to the server's certificate .CN=localhost"):
-        decode_conversation(recording.chunks, server_key=pki["other"].key_pem)
-
-
-def test_a_key_that_is_not_rsa_is_refused(pki):
-    recording = record(pki, "AES128-GCM-SHA256")
-    with pytest.raises(DecryptError, match="needs the server's RSA private key"):
-        decode_conversation(recording.chunks, server_key=pki["ecdsa"].private_key)
+@pytest.mark.parametrize("cipher, key, refusal", [
+    ("ECDHE-RSA-AES128-GCM-SHA256", "rsa", "ephemeral ECDHE.*never sent.*No long-term key opens"),
+    ("AES128-GCM-SHA256", "other", "does not belong to the server's certificate .CN=localhost"),
+    ("AES128-GCM-SHA256", "ecdsa", "needs the server's RSA private key"),
+], ids=["ecdhe-recording", "another-servers-key", "not-an-rsa-key"])
+def test_a_server_key_that_cannot_open_the_recording_is_refused_with_the_reason(pki, cipher, key, refusal):
+    recording = record(pki, cipher)
+    with pytest.raises(DecryptError, match=refusal):
+        decode_conversation(recording.chunks, server_key=pki[key].private_key)
 
 
 def test_a_wrong_premaster_fails_its_shape_check(pki):

@@ -29,17 +29,9 @@ from mtlslib import __version__
 from mtlslib.errors import MtlsLibError
 
 from . import explain, handshake, make_pki, serve
-from .common import (
-    DEFAULT_P12_PASSWORD,
-    EXIT_BAD_INPUT,
-    EXIT_BROKEN_PIPE,
-    EXIT_INTERRUPTED,
-)
+from .common import DEFAULT_P12_PASSWORD, EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 
 __all__ = ["DEFAULT_P12_PASSWORD", "build_parser", "main"]
-
-
-# main
 
 
 class _Parser(argparse.ArgumentParser):

@@ -5,16 +5,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from mtlslib.pki import (
-    load_pem_certificates,
-    read_file,
-)
+from mtlslib.pki import load_pem_certificates, read_file
 from mtlslib.verification import explain, load_crls
 
 __all__ = ["add_command", "run"]
 
 # --------------------------------------------------------------------------------------------
-# explain
 
 
 EXIT_INVALID = 1

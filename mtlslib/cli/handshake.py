@@ -6,27 +6,13 @@ import shlex
 from pathlib import Path
 
 from mtlslib.errors import UsageError
-from mtlslib.pki import (
-    KEY_TYPES,
-    write_private_file,
-)
-from mtlslib.tls import (
-    capture_handshake,
-    handshake,
-)
+from mtlslib.pki import KEY_TYPES, write_private_file
+from mtlslib.tls import capture_handshake, handshake
 from mtlslib.wire import decode_conversation
 
-from .common import (
-    DEFAULT_CLIENT_NAMES,
-    DEFAULT_SERVER_NAMES,
-    HANDSHAKE_SEED,
-    build_pki,
-    warn_about_seed,
-)
+from .common import DEFAULT_CLIENT_NAMES, DEFAULT_SERVER_NAMES, HANDSHAKE_SEED, build_pki, warn_about_seed
 
 __all__ = ["add_command", "run"]
-
-# handshake
 
 
 def add_command(subparsers) -> None:

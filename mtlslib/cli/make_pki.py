@@ -6,24 +6,11 @@ import sys
 from pathlib import Path
 
 from mtlslib.errors import UsageError
-from mtlslib.pki import (
-    KEY_TYPES,
-    slug,
-    staged_directory,
-    write_file,
-)
+from mtlslib.pki import KEY_TYPES, slug, staged_directory, write_file
 
-from .common import (
-    DEFAULT_CLIENT_NAMES,
-    DEFAULT_P12_PASSWORD,
-    DEFAULT_SERVER_NAMES,
-    build_pki,
-    warn_about_seed,
-)
+from .common import DEFAULT_CLIENT_NAMES, DEFAULT_P12_PASSWORD, DEFAULT_SERVER_NAMES, build_pki, warn_about_seed
 
 __all__ = ["add_command", "run"]
-
-# pki
 
 
 def add_command(subparsers) -> None:

@@ -13,22 +13,11 @@ import urllib.parse
 from pathlib import Path
 
 from mtlslib.errors import PurposeError, UsageError
-from mtlslib.pki import (
-    IssuedCertificate,
-    load_pem_certificates,
-    read_file,
-    trust_pem,
-)
-from mtlslib.tls import (
-    DEFAULT_TIMEOUT,
-    HttpsService,
-    error_text,
-)
+from mtlslib.pki import IssuedCertificate, load_pem_certificates, read_file, trust_pem
+from mtlslib.tls import DEFAULT_TIMEOUT, HttpsService, error_text
 from mtlslib.tls.https import DEFAULT_MAX_CONNECTIONS
 
 __all__ = ["add_command", "run"]
-
-# serve
 
 
 def _port(text: str) -> int:

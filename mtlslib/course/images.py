@@ -10,12 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mtlslib.lessons.diagrams import (
-    Diagram,
-    chain_diagram,
-    sequence_diagram,
-    side_by_side,
-)
+from mtlslib.lessons.diagrams import Diagram, chain_diagram, sequence_diagram, side_by_side
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import capture_handshake
 

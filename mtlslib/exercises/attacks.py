@@ -14,13 +14,7 @@ from typing import Callable
 
 from cryptography import x509
 
-from mtlslib.exercises import (
-    ExerciseIncorrect,
-    attempt,
-    default_roots_are,
-    expect,
-    well_done,
-)
+from mtlslib.exercises import ExerciseIncorrect, attempt, default_roots_are, expect, well_done
 from mtlslib.insecure.certificates import common_name_only, issue_leaf, not_a_ca, sub_ca
 from mtlslib.insecure.mitm import http_request, intercept, send_request
 from mtlslib.insecure.verifiers import (

@@ -13,13 +13,7 @@ from typing import Callable
 from mtlslib.exercises import attempt, expect, well_done
 from mtlslib.lessons.use_cases import Organisation
 from mtlslib.pki import IssuedCertificate
-from mtlslib.tls import (
-    AccessPolicy,
-    Reply,
-    authorizing_handler,
-    client_context,
-    https_request,
-)
+from mtlslib.tls import AccessPolicy, Reply, authorizing_handler, client_context, https_request
 
 __all__ = ["ORDERING_PROGRAM", "check_partner_allow_list"]
 

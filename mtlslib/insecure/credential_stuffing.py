@@ -24,15 +24,7 @@ from typing import Iterable, Mapping, Sequence
 from mtlslib.display import Shown, Table
 from mtlslib.errors import AttackBoundsError
 from mtlslib.pki import CertificateAuthority, IssuedCertificate, new_private_key
-from mtlslib.tls import (
-    DEFAULT_TIMEOUT,
-    LoginService,
-    Reply,
-    client_context,
-    error_text,
-    login,
-    loopback_address,
-)
+from mtlslib.tls import DEFAULT_TIMEOUT, LoginService, Reply, client_context, error_text, login, loopback_address
 
 __all__ = ["AttackBoundsError", "BotAttempt", "certificate_without_its_key", "copy_from_stolen_laptop",
            "forum_breach", "MAX_ATTEMPTS", "results_table", "scoreboard", "stuff_credentials"]

@@ -17,19 +17,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import (
-    X25519PrivateKey,
-    X25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from mtlslib.pki import SslFiles
 from mtlslib.tls import error_text
-from mtlslib.wire import (
-    Conversation,
-    decode_conversation,
-    parse_handshake,
-    read_records,
-)
+from mtlslib.wire import Conversation, decode_conversation, parse_handshake, read_records
 from mtlslib.wire.keyschedule import TLS13_SUITES
 from mtlslib.wire.resumption import KeySchedule, key_schedule
 

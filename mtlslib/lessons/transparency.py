@@ -18,14 +18,7 @@ from cryptography import x509
 
 from mtlslib.display import Shown, Table
 from mtlslib.errors import UsageError
-from mtlslib.pki import (
-    KEY_USAGE_NAMES,
-    extension,
-    key_type_of,
-    load_pem_certificates,
-    oid_name,
-    san_entries,
-)
+from mtlslib.pki import KEY_USAGE_NAMES, extension, key_type_of, load_pem_certificates, oid_name, san_entries
 
 __all__ = ["REAL_HOSTS", "SctSummary", "certificate_table", "real_chain", "signed_certificate_timestamps", "valid_at"]
 

@@ -36,14 +36,7 @@ from mtlslib.errors import CertificateLoadError, ProfileError
 
 from .files import Password, load_pem_pair
 from .issued import CertificateAndKey, IssuedCertificate
-from .keys import (
-    Seed,
-    SeedStream,
-    check_key_type,
-    new_private_key,
-    serial_number,
-    sign,
-)
+from .keys import Seed, SeedStream, check_key_type, new_private_key, serial_number, sign
 from .names import (
     authority_key_identifier_for,
     ca_subject,

@@ -16,24 +16,9 @@ authorization and real clients.
 # The one meaning of a ``trust`` argument is mtlslib.pki.Trust; it stays importable from here.
 from mtlslib.pki import Trust
 
-from .authorization import (
-    AccessPolicy,
-    Decision,
-    PolicyError,
-    Rule,
-    authorizing_handler,
-    spiffe_id_of,
-)
+from .authorization import AccessPolicy, Decision, PolicyError, Rule, authorizing_handler, spiffe_id_of
 from .capture import HandshakeTrace, OpenSSLEvent, capture_handshake
-from .clients import (
-    ClientRun,
-    ClientUrlError,
-    curl,
-    https_get,
-    openssl_s_client,
-    python_http_client,
-    python_urllib,
-)
+from .clients import ClientRun, ClientUrlError, curl, https_get, openssl_s_client, python_http_client, python_urllib
 from .contexts import (
     TLS_VERSIONS,
     TlsVersion,
@@ -45,13 +30,7 @@ from .contexts import (
     set_tls_version,
     tls_version_name,
 )
-from .handshake import (
-    ConnectionSpec,
-    handshake,
-    negotiated_version,
-    run_between,
-    serve_once,
-)
+from .handshake import ConnectionSpec, handshake, negotiated_version, run_between, serve_once
 from .http import HttpResponse, Reply, https_request, parse_response
 from .https import ClientIdentity, Handler, HttpsService, Request, Response, whoami
 from .lifecycle import RunsOn, Service
@@ -68,15 +47,7 @@ from .net import (
 )
 from .observe import MessageTap, Observer
 from .results import HandshakeResult, PeerView, error_text, peer_certificate, peer_view
-from .server import (
-    AcceptLoop,
-    Connection,
-    LoopbackServer,
-    TrackedConnection,
-    connect,
-    reply_with_identity,
-    serve_tls,
-)
+from .server import AcceptLoop, Connection, LoopbackServer, TrackedConnection, connect, reply_with_identity, serve_tls
 
 __all__ = [
     "DEFAULT_TIMEOUT", "TLS_VERSIONS", "AcceptLoop", "AccessPolicy", "ClientIdentity", "ClientRun", "ClientUrlError",

@@ -33,14 +33,7 @@ from mtlslib.wire.pcapng import TcpEndpoints, pcapng_bytes
 from .contexts import TlsVersion
 from .handshake import ConnectionSpec, negotiated_version, serve_once
 from .net import DEFAULT_TIMEOUT, listen
-from .observe import (
-    ALERT,
-    CHANGE_CIPHER_SPEC,
-    HANDSHAKE,
-    RECORD_HEADER,
-    MessageTap,
-    fatal_alert,
-)
+from .observe import ALERT, CHANGE_CIPHER_SPEC, HANDSHAKE, RECORD_HEADER, MessageTap, fatal_alert
 from .results import HandshakeResult, PeerView, peer_certificate, peer_view
 
 __all__ = ["capture_handshake", "HandshakeTrace", "OpenSSLEvent"]

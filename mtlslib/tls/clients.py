@@ -35,14 +35,7 @@ from pathlib import Path
 
 from mtlslib.display import Shown
 from mtlslib.errors import ClientUrlError
-from mtlslib.pki import (
-    IssuedCertificate,
-    Trust,
-    certificate_pem,
-    trust_anchors,
-    trust_pem,
-    write_private_file,
-)
+from mtlslib.pki import IssuedCertificate, Trust, certificate_pem, trust_anchors, trust_pem, write_private_file
 
 from .contexts import client_context
 from .http import parse_response

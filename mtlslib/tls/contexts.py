@@ -14,13 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from mtlslib.errors import CertificateLoadError, PurposeError, UsageError
-from mtlslib.pki import (
-    IssuedCertificate,
-    SslFiles,
-    Trust,
-    extension,
-    trust_pem,
-)
+from mtlslib.pki import IssuedCertificate, SslFiles, Trust, extension, trust_pem
 
 __all__ = ["TLS_VERSIONS", "TlsVersion", "client_context", "load_crls", "load_trust", "pin_build_differences",
            "require_purpose", "server_context", "set_tls_version", "tls_version_name"]

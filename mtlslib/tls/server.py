@@ -21,16 +21,7 @@ from typing import Callable
 from mtlslib.errors import HandshakeTimeout, ServiceStateError, UsageError
 
 from .lifecycle import Service
-from .net import (
-    DEFAULT_TIMEOUT,
-    LINGER,
-    close_connection,
-    dial,
-    listen,
-    loopback_address,
-    no_delay,
-    wake_accept,
-)
+from .net import DEFAULT_TIMEOUT, LINGER, close_connection, dial, listen, loopback_address, no_delay, wake_accept
 from .observe import Observer
 from .results import PeerView, peer_certificate, peer_view
 

@@ -12,13 +12,7 @@
 
 from .explain import explain, load_crls, presented_chain
 from .model import PROFILES, PURPOSES, Check, Explanation, Problems, Settings
-from .reference import (
-           Verdict,
-           cryptography_verdict,
-           handshake_verdict,
-           openssl_verdict,
-           readable_cryptography_error,
-)
+from .reference import Verdict, cryptography_verdict, handshake_verdict, openssl_verdict, readable_cryptography_error
 
 __all__ = ["PROFILES", "PURPOSES", "Check", "Explanation", "Problems", "Settings", "Verdict", "cryptography_verdict",
            "explain", "handshake_verdict", "load_crls", "openssl_verdict", "presented_chain",

@@ -24,16 +24,7 @@ from .certificate import (
     signature_family,
     signature_name,
 )
-from .model import (
-    FAIL,
-    IGNORED,
-    NOT_APPLICABLE,
-    NOTE,
-    PASS,
-    UNDECIDED,
-    Check,
-    format_time,
-)
+from .model import FAIL, IGNORED, NOT_APPLICABLE, NOTE, PASS, UNDECIDED, Check, format_time
 from .paths import Path
 
 __all__ = ["ca_checks", "chain_check", "critical_checks", "eku_checks", "key_usage_checks", "revocation_checks",

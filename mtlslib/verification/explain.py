@@ -75,18 +75,7 @@ from .checks import (
     validity_check,
 )
 from .form import form_checks
-from .model import (
-    FAIL,
-    IGNORED,
-    NOTE,
-    PURPOSES,
-    UNDECIDED,
-    VALID,
-    Check,
-    Explanation,
-    Settings,
-    verdict_of,
-)
+from .model import FAIL, IGNORED, NOTE, PURPOSES, UNDECIDED, VALID, Check, Explanation, Settings, verdict_of
 from .names import name_checks, name_constraint_checks
 from .paths import Path, Store, build_all, build_openssl
 from .strength import strength_checks

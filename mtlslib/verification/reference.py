@@ -32,14 +32,7 @@ from cryptography.x509 import verification
 
 from mtlslib.display import Shown
 from mtlslib.errors import MtlsLibError, UsageError
-from mtlslib.pki import (
-    IssuedCertificate,
-    Trust,
-    certificate_pem,
-    is_ip_address,
-    oid_name,
-    trust_anchors,
-)
+from mtlslib.pki import IssuedCertificate, Trust, certificate_pem, is_ip_address, oid_name, trust_anchors
 from mtlslib.tls import handshake
 
 from .explain import load_crls, presented_chain

@@ -11,14 +11,7 @@ schedule -- are usable on their own, one idea per module:
   key-exchange group the server chose (:func:`negotiated_group`).
 """
 
-from .conversation import (
-           Check,
-           Conversation,
-           ConversationDecoder,
-           WireMessage,
-           decode_conversation,
-           negotiated_group,
-)
+from .conversation import Check, Conversation, ConversationDecoder, WireMessage, decode_conversation, negotiated_group
 from .messages import parse_handshake
 from .records import Record, RecordBuffer, read_records
 

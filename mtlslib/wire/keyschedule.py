@@ -51,12 +51,17 @@ TLS13_SUITES = {
 IV_LENGTH = 12
 
 
-def tls13_suite(code: int) -> CipherSuite:
+def supported_suite(suites: dict, code: int, purpose: str):
+    """The entry of ``suites`` for cipher suite ``code``, or a DecodeError naming what is supported."""
     try:
-        return TLS13_SUITES[code]
+        return suites[code]
     except KeyError:
-        raise DecodeError(f"cipher suite {name_of(CIPHER_SUITES, code)} is not supported for decryption "
-                          f"(supported: {', '.join(s.name for s in TLS13_SUITES.values())})") from None
+        raise DecodeError(f"cipher suite {name_of(CIPHER_SUITES, code)} is not supported for {purpose} "
+                          f"(supported: {', '.join(s.name for s in suites.values())})") from None
+
+
+def tls13_suite(code: int) -> CipherSuite:
+    return supported_suite(TLS13_SUITES, code, "decryption")
 
 
 def hkdf_expand_label(secret: bytes, label: str, context: bytes, length: int, suite: CipherSuite) -> bytes:

@@ -16,15 +16,7 @@ from ..display import Shown
 from ..errors import DecodeError
 from .alerts import Alert, parse_alert
 from .compression import CompressedBody, decompress_certificate
-from .constants import (
-    CIPHER_SUITES,
-    EXTENSIONS,
-    GROUPS,
-    HANDSHAKE_TYPES,
-    SIGNATURE_SCHEMES,
-    VERSIONS,
-    name_of,
-)
+from .constants import CIPHER_SUITES, EXTENSIONS, GROUPS, HANDSHAKE_TYPES, SIGNATURE_SCHEMES, VERSIONS, name_of
 from .reader import Reader
 
 HEADER_SIZE = 4

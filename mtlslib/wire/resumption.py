@@ -22,14 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from ..errors import DecodeError, DecryptError
-from .keyschedule import (
-    TLS13_SUITES,
-    CipherSuite,
-    OpenedRecord,
-    RecordProtection,
-    hkdf_expand_label,
-    transcript_hash,
-)
+from .keyschedule import TLS13_SUITES, CipherSuite, OpenedRecord, RecordProtection, hkdf_expand_label, transcript_hash
 from .messages import ClientHello, EncryptedExtensions, NewSessionTicket, ServerHello
 from .reader import Reader
 from .records import Record

@@ -25,16 +25,12 @@ from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    PublicFormat,
-    load_pem_private_key,
-)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 
 from ..display import Shown
 from ..errors import DecodeError, DecryptError, UsageError
 from .constants import CIPHER_SUITES, name_of
-from .keyschedule import OpenedRecord, record_nonce, verify_signature
+from .keyschedule import OpenedRecord, record_nonce, supported_suite, verify_signature
 from .messages import (
     Certificate,
     CertificateVerify,
@@ -93,11 +89,7 @@ TLS12_SUITES = {suite.code: suite for suite in (
 
 
 def tls12_suite(code: int) -> Tls12Suite:
-    try:
-        return TLS12_SUITES[code]
-    except KeyError:
-        raise DecodeError(f"cipher suite {name_of(CIPHER_SUITES, code)} is not supported for TLS 1.2 decryption "
-                          f"(supported: {', '.join(s.name for s in TLS12_SUITES.values())})") from None
+    return supported_suite(TLS12_SUITES, code, "TLS 1.2 decryption")
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,15 +15,7 @@ from dataclasses import dataclass
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
 from mtlslib.pki import IssuedCertificate
-from mtlslib.tls import (
-    DEFAULT_TIMEOUT,
-    AcceptLoop,
-    RunsOn,
-    TrackedConnection,
-    error_text,
-    loopback_address,
-    no_delay,
-)
+from mtlslib.tls import DEFAULT_TIMEOUT, AcceptLoop, RunsOn, TrackedConnection, error_text, loopback_address, no_delay
 
 __all__ = ["ManInTheMiddle", "RelayedConnection"]
 

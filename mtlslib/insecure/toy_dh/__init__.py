@@ -56,21 +56,8 @@ from .groups import (
     toy_exchange,
     toy_secret,
 )
-from .numbers import (
-    crt,
-    ffdhe2048_prime,
-    is_prime,
-    multiplicative_order,
-    prime_factors,
-    safe_prime,
-)
-from .x25519 import (
-    CURVE25519_ORDER,
-    CURVE25519_P,
-    X25519_BASE_POINT,
-    montgomery_ladder,
-    x25519,
-)
+from .numbers import crt, ffdhe2048_prime, is_prime, multiplicative_order, prime_factors, safe_prime
+from .x25519 import CURVE25519_ORDER, CURVE25519_P, X25519_BASE_POINT, montgomery_ladder, x25519
 
 __all__ = [
     "AttackCost",

@@ -12,13 +12,7 @@ from dataclasses import dataclass
 from mtlslib.display import Shown, Table
 from mtlslib.errors import InvalidPublicValue, ToyMathError
 
-from .numbers import (
-    SMALL_PRIMES,
-    check_prime,
-    is_prime,
-    multiplicative_order,
-    safe_prime,
-)
+from .numbers import SMALL_PRIMES, check_prime, is_prime, multiplicative_order, safe_prime
 
 __all__ = ["ToyExchange", "ToyGroup", "check_public_value", "is_valid_public_value", "power_steps", "power_table",
            "toy_exchange", "toy_secret"]

@@ -43,14 +43,7 @@ from .timing import (
     summarize_latencies,
     time_issuance,
 )
-from .traffic import (
-    CrlSize,
-    Traffic,
-    TrafficChange,
-    compare_traffic,
-    crl_sizes,
-    handshake_traffic,
-)
+from .traffic import CrlSize, Traffic, TrafficChange, compare_traffic, crl_sizes, handshake_traffic
 
 __all__ = [
     "Attempt",

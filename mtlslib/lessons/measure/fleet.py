@@ -17,15 +17,7 @@ from cryptography import x509
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
 from mtlslib.pki import CertificateAuthority, IssuedCertificate, Trust
-from mtlslib.tls import (
-    DEFAULT_TIMEOUT,
-    LoopbackServer,
-    client_context,
-    connect,
-    error_text,
-    load_crls,
-    server_context,
-)
+from mtlslib.tls import DEFAULT_TIMEOUT, LoopbackServer, client_context, connect, error_text, load_crls, server_context
 
 __all__ = ["Attempt", "crl_checking_context", "issue_short_lived", "try_client"]
 

@@ -29,14 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
 from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate
-from mtlslib.tls import (
-    DEFAULT_TIMEOUT,
-    AcceptLoop,
-    TrackedConnection,
-    client_context,
-    no_delay,
-    server_context,
-)
+from mtlslib.tls import DEFAULT_TIMEOUT, AcceptLoop, TrackedConnection, client_context, no_delay, server_context
 
 __all__ = ["DEFAULT_CONFIGS", "group_by_config", "handshake_latencies", "HandshakeConfig", "IssuanceTiming",
            "LatencySample", "LatencySummary", "mtls_ratios", "MtlsRatio", "median_us", "signature_costs",

@@ -11,15 +11,7 @@
 from .catalogue import CATALOGUE, SCENARIOS, run_all
 from .contexts import client_ctx, server_ctx, unverified_client_ctx
 from .model import Expected, Outcome, Scenario, Setup, exchange
-from .report import (
-    Disagreement,
-    Disagreements,
-    ScenarioReport,
-    disagreement_table,
-    examine,
-    show,
-    summary_table,
-)
+from .report import Disagreement, Disagreements, ScenarioReport, disagreement_table, examine, show, summary_table
 
 __all__ = [
     "CATALOGUE",

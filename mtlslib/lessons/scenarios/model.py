@@ -18,21 +18,8 @@ from typing import Callable
 from cryptography import x509
 
 from mtlslib.display import Shown
-from mtlslib.tls import (
-    DEFAULT_TIMEOUT,
-    HandshakeResult,
-    PeerView,
-    error_text,
-    reply_with_identity,
-    run_between,
-)
-from mtlslib.verification import (
-    Explanation,
-    Settings,
-    Verdict,
-    cryptography_verdict,
-    explain,
-)
+from mtlslib.tls import DEFAULT_TIMEOUT, HandshakeResult, PeerView, error_text, reply_with_identity, run_between
+from mtlslib.verification import Explanation, Settings, Verdict, cryptography_verdict, explain
 
 __all__ = ["exchange", "Expected", "Outcome", "Scenario", "Setup"]
 
