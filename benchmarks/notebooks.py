@@ -3,7 +3,7 @@
 ``python benchmarks/notebooks.py [--rounds N]`` runs, side by side and alternately, the chapters
 under ``pytest --nbval`` (exactly as ``make test`` does) and the same number of one-cell notebooks
 run the same way (the floor: kernel start-up and nbval's own cost). It prints the median ratio
-(target: at most 3x the floor) and each chapter's own time (target: under 10 s on a 2-core machine).
+(target: at most 2x the floor) and each chapter's own time (target: under 5 s on a 2-core machine).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SANITIZE = NOTEBOOKS / "nbval-sanitize.cfg"
-RATIO_TARGET, CHAPTER_TARGET = 3.0, 10.0
+RATIO_TARGET, CHAPTER_TARGET = 2.0, 5.0
 
 
 def _nbval(paths: list[Path], report: Path) -> float:
