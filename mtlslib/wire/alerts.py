@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ..display import Shown
 from .constants import ALERT_DESCRIPTIONS, ALERT_LEVELS
@@ -17,10 +18,7 @@ class Alert(Shown):
 
     level: int
     description: int
-
-    @property
-    def name(self) -> str:
-        return "Alert"
+    name: ClassVar[str] = "Alert"  # how a conversation lists it, beside the handshake messages' names
 
     @property
     def description_name(self) -> str:
