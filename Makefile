@@ -62,14 +62,17 @@ test: test-setup
 
 # The same suite with another interpreter, e.g. a Python 3.13 linked to OpenSSL 3.5, to see what a student
 # on a newer build meets: make test-newer NEWER_PYTHON=/path/to/venv/bin/python. That interpreter needs the
-# packages of requirements-test.txt (its own venv); this checkout is put on its path, and the browser tests run
-# only where Chromium is. Skipped, with a note, when NEWER_PYTHON is not there.
+# packages of requirements-test.txt (its own venv, whose nbgrader JupyterLab extensions are switched off as
+# test-setup does here); this checkout is put on its path, and the browser tests run only where Chromium is.
+# Skipped, with a note, when NEWER_PYTHON is not there.
 NEWER_PYTHON ?= python3.13
 test-newer:
 	@if ! command -v $(NEWER_PYTHON) >/dev/null 2>&1; then \
 		echo "skipped: no $(NEWER_PYTHON); give NEWER_PYTHON=... (an interpreter with requirements-test.txt installed)"; \
 	else \
 		$(NEWER_PYTHON) -c 'import ssl, sys; print("the suite on Python", sys.version.split()[0], "with", ssl.OPENSSL_VERSION)' && \
+		{ $(NEWER_PYTHON) -m jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1; \
+		  $(NEWER_PYTHON) -m jupyter server extension disable --sys-prefix $(NBGRADER_SERVER) >/dev/null 2>&1; true; } && \
 		PYTHONPATH=$(CURDIR) $(NEWER_PYTHON) -m pytest tests notebooks $(NBVAL) --timeout=120; \
 	fi
 
