@@ -533,3 +533,17 @@ def iter_until(stream, marker: str):
         if marker in line:
             return
     raise AssertionError(f"the stream ended before {marker!r}")
+
+
+def test_a_refusal_just_before_stop_is_still_logged(server_cert, ca, anonymous_context):
+    # The client learns of the refusal from the server's alert, possibly before the server's thread
+    # has logged it; a stop() right then must let that thread finish, not cut it as if idle.
+    for _ in range(10):
+        lines = []
+        with HttpsService(server_cert, trust=ca, mutual=True, log=lines.append) as service:
+            with pytest.raises(ssl.SSLError, match="CERTIFICATE_REQUIRED"):
+                with socket.create_connection(service.address, timeout=5) as raw:
+                    with anonymous_context.wrap_socket(raw, server_hostname="localhost") as tls:
+                        tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                        tls.recv(1)
+        assert len(lines) == 1 and "TLS handshake failed" in lines[0], lines

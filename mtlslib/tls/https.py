@@ -44,7 +44,7 @@ from .handshake import negotiated_version
 from .lifecycle import RunsOn
 from .net import DEFAULT_TIMEOUT, LINGER, close_connection, loopback_address
 from .results import error_text
-from .server import AcceptLoop, TrackedConnection
+from .server import HANDSHAKE_GRACE, AcceptLoop, TrackedConnection
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "ClientIdentity", "Handler", "HttpsService", "Request", "Response",
            "escape_for_log", "whoami"]
@@ -220,7 +220,9 @@ class HttpsService(RunsOn):
 
     def stop(self) -> None:
         """Stop accepting, cut the connections still open, join every thread, close every socket."""
-        self.inner.stop(handshake_grace=0, handler_grace=0)
+        # A handshake failing as stop() begins finishes (and is logged: its client has already been
+        # refused) within the grace; stalled ones are cut after it, busy handlers at once.
+        self.inner.stop(handshake_grace=HANDSHAKE_GRACE, handler_grace=0)
 
     # -- where it is -----------------------------------------------------------------------
 
