@@ -328,7 +328,8 @@ class ClientKeyExchange(HandshakeMessage):
 
     def __str__(self) -> str:
         if self.encrypted_premaster:
-            return f"{len(self.public_key)}-byte premaster secret, encrypted to the server's RSA key"
+            # The premaster is 48 bytes (RFC 5246 7.4.7.1); what travels is its RSA encryption.
+            return f"the premaster secret, RSA-encrypted to the server's key: {len(self.public_key)} bytes"
         return f"{len(self.public_key)}-byte public key"
 
 

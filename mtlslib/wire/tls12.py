@@ -159,9 +159,13 @@ def premaster_from_rsa(server_key, encrypted: bytes, client_version: int) -> byt
     the first two the version the client offered in its ClientHello (RFC 5246 section 7.4.7.1).
 
     OpenSSL answers a wrong key with a random-looking message instead of an error (implicit
-    rejection, a defence against Bleichenbacher's attack), so the shape is the only test here.
+    rejection, a defence against Bleichenbacher's attack), but not always: either way the answer
+    is the same refusal.
     """
-    premaster = server_key.decrypt(encrypted, padding.PKCS1v15())
+    try:
+        premaster = server_key.decrypt(encrypted, padding.PKCS1v15())
+    except ValueError:  # a build without implicit rejection, or a message it cannot even unpad
+        premaster = b""
     if len(premaster) != PREMASTER_LENGTH or int.from_bytes(premaster[:2], "big") != client_version:
         raise DecryptError(f"the ClientKeyExchange does not decrypt to a premaster secret with this key "
                            f"({len(premaster)} bytes instead of 48 starting with 0x{client_version:04x})")
@@ -265,7 +269,7 @@ class Tls12Session:
         elif isinstance(message, ServerKeyExchange) and "server" in self._certificates:
             signed = self.client_hello.random + self.server_hello.random + message.body[:4 + len(message.public_key)]
             return [self._signature_check("server ServerKeyExchange", "server", message.scheme, message.signature,
-                                          signed, "the two randoms and its key share")]
+                                          signed, "the two randoms, its curve and its key share")]
         elif isinstance(message, CertificateVerify) and sender in self._certificates:
             return [self._signature_check(f"{sender} CertificateVerify", sender, message.scheme, message.signature,
                                           b"".join(transcript), f"the {len(transcript)} handshake messages before it")]
