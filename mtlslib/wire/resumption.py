@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from ..errors import DecodeError, DecryptError
-from .keyschedule import TLS13_SUITES, CipherSuite, OpenedRecord, RecordProtection, hkdf_expand_label, transcript_hash
+from .keyschedule import (
+    TLS13_SUITES,
+    CipherSuite,
+    OpenedRecord,
+    RecordProtection,
+    finished_verify_data,
+    hkdf_expand_label,
+    transcript_hash,
+)
 from .messages import ClientHello, EncryptedExtensions, NewSessionTicket, ServerHello
 from .reader import Reader
 from .records import Record
@@ -154,8 +162,7 @@ def psk_binder(psk: bytes, truncated_transcript: Sequence[bytes], suite: CipherS
     """A binder is computed like a Finished MAC, with the binder key as base key, over the
     transcript up to the truncated ClientHello (after a HelloRetryRequest: the first ClientHello,
     the HelloRetryRequest, then the truncated second ClientHello)."""
-    finished_key = hkdf_expand_label(binder_key(psk, suite), "finished", b"", suite.hash_length, suite)
-    return hmac.new(finished_key, transcript_hash(list(truncated_transcript), suite), suite.hash_name).digest()
+    return finished_verify_data(binder_key(psk, suite), transcript_hash(list(truncated_transcript), suite), suite)
 
 
 def check_binders(hello: ClientHello, psks: Sequence[bytes], suite: CipherSuite,

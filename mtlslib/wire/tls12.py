@@ -138,10 +138,15 @@ def key_block(master: bytes, client_random: bytes, server_random: bytes, suite: 
     return KeyBlock(block[:k], block[k:2 * k], block[2 * k:2 * k + n], block[2 * k + n:])
 
 
+def handshake_hash(handshake_messages: list[bytes], hash_name: str) -> bytes:
+    """Hash of the handshake messages so far, under the suite's PRF hash (no HelloRetryRequest in TLS 1.2)."""
+    return hashlib.new(hash_name, b"".join(handshake_messages)).digest()
+
+
 def finished_verify_data(master: bytes, sender: str, handshake_messages: list[bytes], hash_name: str) -> bytes:
     """PRF(master, "client finished" or "server finished", Hash(handshake_messages))[0:12]."""
-    digest = hashlib.new(hash_name, b"".join(handshake_messages)).digest()
-    return prf(master, f"{sender} finished", digest, VERIFY_DATA_LENGTH, hash_name)
+    return prf(master, f"{sender} finished", handshake_hash(handshake_messages, hash_name), VERIFY_DATA_LENGTH,
+               hash_name)
 
 
 def load_server_key(key) -> rsa.RSAPrivateKey:
@@ -265,7 +270,7 @@ class Tls12Session:
         elif isinstance(message, ClientKeyExchange):
             self._key_exchange = message
             hashed = [*transcript, message.raw]
-            self._session_hash = (hashlib.new(self.suite.hash_name, b"".join(hashed)).digest(), len(hashed))
+            self._session_hash = (handshake_hash(hashed, self.suite.hash_name), len(hashed))
         elif isinstance(message, ServerKeyExchange) and "server" in self._certificates:
             signed = self.client_hello.random + self.server_hello.random + message.body[:4 + len(message.public_key)]
             return [self._signature_check("server ServerKeyExchange", "server", message.scheme, message.signature,
