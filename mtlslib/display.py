@@ -7,6 +7,7 @@ can end with the result itself instead of calling a method to format it.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -223,19 +224,17 @@ def describe_figure(figure) -> str:
     return " ".join(sentences) or "A figure."
 
 
+@functools.cache
 def described_figure_class():
     """A matplotlib ``Figure`` whose notebook output carries its text alternative (``describe_figure``)
     as the PNG's ``alt`` metadata, which the reading edition writes into the page."""
     from matplotlib.figure import Figure
 
     # Named Figure: its repr, "<Figure size ... with N Axes>", is the text nbval compares.
-    return _DESCRIBED.setdefault("class", type("Figure", (_Described, Figure), {}))
+    return type("Figure", (_Described, Figure), {})
 
 
 class _Described:
     def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
         # Only the metadata: IPython's own formatters still render the PNG and the text.
         return {}, {"image/png": {"alt": describe_figure(self)}}
-
-
-_DESCRIBED: dict[str, type] = {}

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import pytest
+from polling import wait_until
 
 from mtlslib.errors import NotLoopbackError, ServiceStateError, UsageError
 from mtlslib.pki import CertificateAuthority
@@ -337,8 +338,7 @@ def test_a_slow_request_is_cut_at_its_deadline_while_others_are_served(server_ce
     with HttpsService(server_cert, timeout=DEADLINE, log=log.append) as service:
         with ThreadPoolExecutor(5) as pool:
             slow = [pool.submit(slow_client, service, anonymous_context, first, drip) for _ in range(5)]
-            while service.active_connections < 5:
-                time.sleep(0.01)
+            wait_until(lambda: service.active_connections >= 5)
             good = fetch(service, anonymous_context)
             served_meanwhile = not any(future.done() for future in slow)
             cuts = [future.result() for future in slow]

@@ -13,6 +13,7 @@ import time
 from contextlib import contextmanager
 
 import pytest
+from polling import wait_until
 
 from mtlslib.display import Shown
 from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, PurposeError, ServiceStateError, UsageError
@@ -327,13 +328,6 @@ def test_peer_view_str_when_nothing_was_seen():
 
 # --------------------------------------------------------------------------------------------
 # Timeouts with a stalled peer
-
-
-def wait_until(condition, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.01)
 
 
 @contextmanager

@@ -49,6 +49,3 @@ def build_pki(seed: str | None, key_type: str, server_names: Sequence[str],
     issuing = root.create_intermediate(ISSUING_CA_NAME)
     return CoursePki(root, issuing, issuing.issue_server(*server_names),
                       [issuing.issue_client(name) for name in client_names])
-
-
-# --------------------------------------------------------------------------------------------

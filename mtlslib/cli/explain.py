@@ -10,9 +10,6 @@ from mtlslib.verification import explain, load_crls
 
 __all__ = ["add_command", "run"]
 
-# --------------------------------------------------------------------------------------------
-
-
 EXIT_INVALID = 1
 EXIT_UNDECIDED = 3
 
@@ -57,6 +54,3 @@ def run(args) -> int:
                           profile=args.profile)
     print(explanation)
     return {"valid": 0, "invalid": EXIT_INVALID}.get(explanation.verdict, EXIT_UNDECIDED)
-
-
-# --------------------------------------------------------------------------------------------

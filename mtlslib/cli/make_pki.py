@@ -87,6 +87,3 @@ def run(args) -> int:
     for name, purpose in written:
         print(f"{name:<{width}}  {purpose}")
     return 0
-
-
-# --------------------------------------------------------------------------------------------

@@ -132,6 +132,3 @@ def _checks_another_name(service: HttpsService) -> bool:
 
 def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-# --------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from .handshake import negotiated_version
 from .lifecycle import RunsOn
 from .net import DEFAULT_TIMEOUT, LINGER, close_connection, loopback_address
 from .results import error_text
-from .server import HANDSHAKE_GRACE, AcceptLoop, TrackedConnection
+from .server import AcceptLoop, TrackedConnection
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "ClientIdentity", "Handler", "HttpsService", "Request", "Response",
            "escape_for_log", "whoami"]
@@ -221,8 +221,9 @@ class HttpsService(RunsOn):
     def stop(self) -> None:
         """Stop accepting, cut the connections still open, join every thread, close every socket."""
         # A handshake failing as stop() begins finishes (and is logged: its client has already been
-        # refused) within the grace; stalled ones are cut after it, busy handlers at once.
-        self.inner.stop(handshake_grace=HANDSHAKE_GRACE, handler_grace=0)
+        # refused) within the accept loop's handshake grace; stalled ones are cut after it, busy
+        # handlers at once.
+        self.inner.stop(handler_grace=0)
 
     # -- where it is -----------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ class LoginService(RunsOn):
         self.records: list[LoginRecord] = []
         self._lock = threading.Lock()
         self.inner = HttpsService(certificate, trust=device_ca, mutual=device_ca is not None,
-                                    handler=self._handle, timeout=timeout)
+                                  handler=self._handle, timeout=timeout)
 
     @property
     def mutual(self) -> bool:
