@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mtlslib.display import Shown
-from mtlslib.errors import DecryptError, HandshakeTimeout
+from mtlslib.errors import DecryptError
 from mtlslib.pki import IssuedCertificate, SslFiles, Trust
 from mtlslib.tls.contexts import client_context, server_context
 from mtlslib.wire import Conversation, decode_conversation
@@ -23,9 +23,9 @@ from mtlslib.wire.conversation import ApplicationData
 from mtlslib.wire.keyschedule import parse_keylog
 from mtlslib.wire.tls12 import TLS12_SUITES
 
-__all__ = ["Link", "Opened", "Recording", "key_exchange_of", "try_to_open"]
+from .resumption import MemoryPair
 
-_MAX_FLIGHTS = 32  # a handshake takes a handful; more means the two ends are stuck
+__all__ = ["Link", "Opened", "Recording", "key_exchange_of", "try_to_open"]
 
 
 @dataclass
@@ -96,78 +96,43 @@ class Link:
     def connect(self, request: bytes, response: bytes, *, resume: Recording | None = None) -> Recording:
         """One connection: handshake, ``request`` from the client, ``response`` from the server,
         close_notify both ways. ``resume``: offer the session (ticket) of an earlier recording."""
-        chunks: list[tuple[str, bytes]] = []
         with SslFiles(keylog=b"") as paths:
             self.client_ctx.keylog_filename = paths["keylog"]  # the client's only: each line once
             try:
-                client, server, wire = self._endpoints(chunks, resume)
-                _handshake(client, server, wire)
+                pair = MemoryPair(self.server_ctx, self.client_ctx, resume.session if resume else None,
+                                  "localhost")
+                client, server = pair.client, pair.server
+                pair.handshake()
                 client.write(request)
-                wire()
+                pair.move()
                 heard = server.read(len(request) + 1)
                 server.write(response)
-                wire()
+                pair.move()
                 answer = client.read(len(response) + 1)
-                _close(client, server, wire)
+                _close(pair)
                 keylog = Path(paths["keylog"]).read_text()
             finally:
                 self.client_ctx.keylog_filename = None
         if heard != request or answer != response:
             raise DecryptError("the two ends did not receive what was sent")  # pragma: no cover - OpenSSL's job
-        return Recording(chunks, keylog, client.version(), client.cipher()[0], request, response,
+        return Recording(pair.chunks, keylog, client.version(), client.cipher()[0], request, response,
                          client.session_reused, client.session)
 
-    def _endpoints(self, chunks, resume):
-        to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
-        from_client, from_server = ssl.MemoryBIO(), ssl.MemoryBIO()
-        client = self.client_ctx.wrap_bio(to_client, from_client, server_hostname="localhost",
-                                          session=resume.session if resume else None)
-        server = self.server_ctx.wrap_bio(to_server, from_server, server_side=True)
 
-        def wire() -> bool:
-            """Move what each side wrote to the other; record it. True if anything moved."""
-            moved = False
-            for sender, source, sink in (("client", from_client, to_server), ("server", from_server, to_client)):
-                data = source.read()
-                if data:
-                    chunks.append((sender, data))
-                    sink.write(data)
-                    moved = True
-            return moved
-
-        return client, server, wire
-
-
-def _handshake(client: ssl.SSLObject, server: ssl.SSLObject, wire) -> None:
-    done = {id(client): False, id(server): False}
-    for _ in range(_MAX_FLIGHTS):
-        for end in (client, server):
-            if not done[id(end)]:
-                try:
-                    end.do_handshake()
-                    done[id(end)] = True
-                except ssl.SSLWantReadError:
-                    pass
-        moved = wire()
-        if all(done.values()) and not moved:
-            return
-    raise HandshakeTimeout(f"the handshake did not finish within {_MAX_FLIGHTS} flights")
-
-
-def _close(client: ssl.SSLObject, server: ssl.SSLObject, wire) -> None:
+def _close(pair: MemoryPair) -> None:
     """close_notify from the client, then the server's answer, as TLS asks."""
     try:
-        client.unwrap()
+        pair.client.unwrap()
     except ssl.SSLWantReadError:
         pass
-    wire()
+    pair.move()
     try:
-        server.read(1)
+        pair.server.read(1)
     except ssl.SSLZeroReturnError:
         pass
-    server.unwrap()
-    wire()
-    client.unwrap()
+    pair.server.unwrap()
+    pair.move()
+    pair.client.unwrap()
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ alternative are made from the same table, so they cannot disagree.
 
 from __future__ import annotations
 
-import ssl
-
 import graphviz
 
 from mtlslib.errors import UsageError
@@ -18,6 +16,7 @@ from mtlslib.pki import IssuedCertificate, Trust
 from mtlslib.tls import client_context, server_context
 
 from .diagrams import Diagram
+from .resumption import MemoryPair
 
 __all__ = ["STACKS", "negotiate_alpn", "protocol_stack_diagram", "protocol_stack_text"]
 
@@ -88,20 +87,6 @@ def negotiate_alpn(server: IssuedCertificate, trust: Trust, *, client_offers: li
     server_ctx.set_alpn_protocols(server_accepts)
     if client_offers:
         client_ctx.set_alpn_protocols(client_offers)
-    to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
-    client = client_ctx.wrap_bio(to_client, to_server, server_hostname=server_hostname)
-    server_side = server_ctx.wrap_bio(to_server, to_client, server_side=True)
-    done = {client: False, server_side: False}
-    while not all(done.values()):
-        progressed = False
-        for side in (client, server_side):
-            if done[side]:
-                continue
-            try:
-                side.do_handshake()
-                done[side] = progressed = True
-            except ssl.SSLWantReadError:
-                pass
-        if not progressed and not to_server.pending and not to_client.pending:
-            raise UsageError("the in-memory handshake stopped making progress")
-    return client.selected_alpn_protocol()
+    pair = MemoryPair(server_ctx, client_ctx, None, server_hostname)
+    pair.handshake()
+    return pair.client.selected_alpn_protocol()

@@ -27,7 +27,7 @@ from mtlslib.wire.resumption import KeySchedule, key_schedule
 
 from .rfc8448 import RECORDS, value
 
-__all__ = ["Exchange", "connect_in_memory", "median_handshake_ms", "rfc8448_resumed"]
+__all__ = ["Exchange", "MemoryPair", "connect_in_memory", "median_handshake_ms", "rfc8448_resumed"]
 
 
 @dataclass
@@ -47,8 +47,9 @@ class Exchange:
         return decode_conversation(self.chunks, self.keylog)
 
 
-class _Pair:
-    """A client and a server SSLObject joined by memory buffers; every byte moved is recorded."""
+class MemoryPair:
+    """A client and a server SSLObject joined by memory buffers; every byte moved is recorded in
+    ``chunks`` as (sender, bytes), in wire order."""
 
     def __init__(self, server_ctx, client_ctx, session, server_hostname):
         self.chunks: list[tuple[str, bytes]] = []
@@ -97,7 +98,7 @@ def connect_in_memory(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, *,
     with SslFiles(keylog=b"") as paths:
         client_ctx.keylog_filename = paths["keylog"]
         try:
-            pair = _Pair(server_ctx, client_ctx, session, server_hostname)
+            pair = MemoryPair(server_ctx, client_ctx, session, server_hostname)
             pair.handshake()
             peer_before = pair.server.getpeercert()
             pair.run(lambda: pair.client.write(b"GET /\n"))
@@ -125,7 +126,7 @@ def median_handshake_ms(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, 
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        pair = _Pair(server_ctx, client_ctx, session, "localhost")
+        pair = MemoryPair(server_ctx, client_ctx, session, "localhost")
         pair.handshake()
         times.append(time.perf_counter() - started)
         if resume and not pair.server.session_reused:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import socket
 import ssl
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from mtlslib.display import Shown
 from mtlslib.errors import DecodeError, HandshakeTimeout, UsageError
+from mtlslib.pki import SslFiles
 from mtlslib.tls import DEFAULT_TIMEOUT, dial
 from mtlslib.wire import Conversation, WireMessage, decode_conversation
 from mtlslib.wire.keyschedule import (
@@ -101,13 +101,12 @@ def replay_client_proof(upstream: tuple[str, int], victim: Conversation, *, host
         raise UsageError("the victim's conversation holds no client Certificate and CertificateVerify: capture "
                          "a mutual TLS 1.3 handshake, with its key log, so that they can be read")
     chunks: list[tuple[str, bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="mtlslib-replay-") as directory:
-        keylog = Path(directory) / "keylog.txt"
+    with SslFiles(keylog=b"") as paths:
         sock = dial(upstream[0], timeout)
         try:
             sock.connect(upstream)
-            _handshake_until_client_flight(sock, _relay_context(keylog), hostname, chunks)
-            logged = keylog.read_text()
+            _handshake_until_client_flight(sock, _relay_context(paths["keylog"]), hostname, chunks)
+            logged = Path(paths["keylog"]).read_text()  # the handshake is over: every secret is in it
             secrets = next(iter(parse_keylog(logged).values()))
             flight = _forged_flight(decode_conversation(chunks, logged), certificate.payload.raw, proof.payload.raw,
                                     secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"])
@@ -116,17 +115,17 @@ def replay_client_proof(upstream: tuple[str, int], victim: Conversation, *, host
             _read_until_closed(sock, chunks)
         finally:
             sock.close()
-        return ProofReplay(victim, decode_conversation(chunks, keylog.read_text()))
+    return ProofReplay(victim, decode_conversation(chunks, logged))
 
 
-def _relay_context(keylog: Path) -> ssl.SSLContext:
+def _relay_context(keylog: str) -> ssl.SSLContext:
     """The relay's client side: TLS 1.3, no verification (the attacker does not care whom it
     reaches), and a key log, so that it can write its own Finished."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_3
-    context.keylog_filename = str(keylog)
+    context.keylog_filename = keylog
     return context
 
 
