@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import urllib.parse
+from functools import cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -29,7 +30,12 @@ _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/
 # Printable ASCII without space: anything else (a NUL, a newline, a non-ASCII letter) in a SAN is
 # either an encoding mistake or the classic name-confusion attack.
 _SAN_TEXT = re.compile(r"[\x21-\x7e]+")
-_PUBLIC_SUFFIXES = PublicSuffixList()
+
+
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    """The public suffix list, read on first use: loading it costs more than importing the rest of pki."""
+    return PublicSuffixList()
 
 
 def _refuse(identity: str, problem: str) -> ProfileError:
@@ -67,7 +73,7 @@ def dns_name(name: str, *, wildcard: bool = True, identity: str | None = None) -
     labels = name.split(".")
     if labels[0] == "*" and len(labels) > 1 and wildcard:
         base = ".".join(labels[1:])
-        if _PUBLIC_SUFFIXES.is_public(base):
+        if _public_suffixes().is_public(base):
             raise _refuse(identity, f"is a wildcard over the public suffix {base!r}: it would cover every site "
                                     "registered under it; put the wildcard below a domain (*.example.test)")
         labels = labels[1:]
