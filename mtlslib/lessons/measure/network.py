@@ -27,7 +27,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from functools import partial
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from mtlslib.display import Shown, Table
 from mtlslib.errors import UsageError
@@ -235,7 +235,9 @@ def network_latencies(rtts_ms: Sequence[float] = (0, 10, 50), configs: Sequence[
     A resumed configuration first makes one full handshake, untimed, to get a session ticket, then
     offers that session (``session=``) on every timed connection, and fails with
     :class:`UsageError` if the server did not resume it. The configurations take turns in an order
-    that rotates from round to round.
+    that rotates from round to round; over a round trip long enough to give each configuration a
+    5 ms slice of it, one round's connections run side by side instead, each started a slice after
+    the one before, so that they wait together but compute apart.
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise UsageError(f"repeats must be a whole number of connections >= 1, not {repeats!r}")
@@ -263,10 +265,15 @@ def network_latencies(rtts_ms: Sequence[float] = (0, 10, 50), configs: Sequence[
                     relay.start()
                 for round_ in range(repeats):
                     shift = round_ % len(configs)
-                    for config in list(configs[shift:]) + list(configs[:shift]):
-                        seconds, _ = _timed(relays[config.mutual, config.tls_version].address, clients[config],
-                                            sessions[config], timeout)
-                        samples.append(NetworkSample(config, rtt, seconds))
+                    order = list(configs[shift:]) + list(configs[:shift])
+                    timings = [partial(_timed, relays[config.mutual, config.tls_version].address, clients[config],
+                                       sessions[config], timeout) for config in order]
+                    spacing_ms = rtt / len(order)
+                    if spacing_ms >= _SIDE_BY_SIDE_SPACING_MS:
+                        seconds = _side_by_side(timings, spacing_ms / 1000)
+                    else:
+                        seconds = [timing()[0] for timing in timings]
+                    samples += [NetworkSample(config, rtt, s) for config, s in zip(order, seconds)]
             finally:
                 for relay in relays.values():
                     relay.stop()
@@ -314,6 +321,38 @@ def resumption_messages(tls_version: str = "1.3", *, timeout: float = DEFAULT_TI
     finally:
         tap.detach()
     return rows
+
+
+# Over a short round trip a connection's own computing is a large part of its time, and two connections
+# at once would slow each other down: they take turns. Over a long one a connection spends nearly all
+# its time waiting, so one round's connections run side by side, each started a slice of the round trip
+# after the previous one, which puts their bursts of computing (a millisecond or two each) in different
+# slices. A slice shorter than this would not hold a burst. Were two bursts to meet anyway, the overlap
+# could only add time, never remove it, and round_trips_waited() reads the fastest connection.
+_SIDE_BY_SIDE_SPACING_MS = 5
+
+
+def _side_by_side(timings: Sequence[Callable[[], tuple[float, ssl.SSLSession]]], spacing: float) -> list[float]:
+    """Each timing started ``spacing`` seconds after the one before, in threads; their seconds, in order."""
+    results: list[float | BaseException | None] = [None] * len(timings)
+
+    def run(index: int) -> None:
+        time.sleep(index * spacing)
+        try:
+            results[index] = timings[index]()[0]
+        except BaseException as error:  # re-raised in the caller's thread below
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,), name="mtlslib-network-client", daemon=True)
+               for i in range(len(timings))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]
 
 
 def _answer(context: ssl.SSLContext, timeout: float, conn: socket.socket, _client_address,
