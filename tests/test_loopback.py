@@ -749,6 +749,30 @@ def test_handshake_and_capture_take_the_same_spec(ca, server_cert, client_cert):
         handshake(ca.cert_pem, trust=ca)
 
 
+def test_captures_that_reuse_contexts_each_record_only_their_own_connection(ca, server_cert, client_cert):
+    # The same spec twice in a row, then four at once from threads: capture_handshake() reuses
+    # one pair of contexts for all of them, and each trace must still hold exactly one connection.
+    def one() -> tuple:
+        trace = capture_handshake(server_cert, client_cert, trust=ca, tls_version="1.3", tickets=False)
+        randoms = {line.split()[1] for line in trace.keylog.splitlines() if line and not line.startswith("#")}
+        names = [e.name for e in trace.client_events if e.direction == "sent"]
+        return trace.result.ok, len(randoms), names.count("ClientHello"), len(trace.conversation.checks)
+
+    first, second = one(), one()
+    results: list[tuple] = []
+    threads = [threading.Thread(target=lambda: results.append(one())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [first, second, *results] == [(True, 1, 1, 4)] * 6
+    # A capture leaves no message callback behind: plain handshakes on the same certificates still
+    # report what they saw, and a trace with tickets is a different context (it sends them).
+    assert handshake(server_cert, client_cert, trust=ca).group == "x25519"
+    with_tickets = capture_handshake(server_cert, client_cert, trust=ca, tls_version="1.3")
+    assert "NewSessionTicket" in [e.name for e in with_tickets.server_events]
+
+
 # --------------------------------------------------------------------------------------------
 # CRLs, loaded one way
 

@@ -31,7 +31,7 @@ from mtlslib.wire.constants import ALERT_DESCRIPTIONS, HANDSHAKE_TYPES, name_of
 from mtlslib.wire.pcapng import TcpEndpoints, pcapng_bytes
 
 from .contexts import TlsVersion
-from .handshake import ConnectionSpec, negotiated_version, serve_once
+from .handshake import ConnectionSpec, ContextCache, negotiated_version, serve_once
 from .net import DEFAULT_TIMEOUT, listen
 from .observe import ALERT, CHANGE_CIPHER_SPEC, HANDSHAKE, RECORD_HEADER, MessageTap, fatal_alert
 from .results import HandshakeResult, PeerView, peer_certificate, peer_view
@@ -150,33 +150,17 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
         server, client, trust, server_trust, client_trust, mutual, tls_version, server_hostname, timeout,
         check_purpose, openssl_defaults)
     spec = spec.resolved()
-    server_ctx, client_ctx = spec.server_context(), spec.client_context()
-    if not tickets:
-        server_ctx.num_tickets = 0
-    server_recorder, client_recorder = _Recorder(server_ctx, "server"), _Recorder(client_ctx, "client")
-    server_side: dict[str, PeerView] = {}
-    chunks: list[tuple[str, bytes]] = []
-    chunk_times: list[float] = []
-    timeout = spec.timeout
-
-    with SslFiles(keylog=b"") as paths:
-        keylog_path = Path(paths["keylog"])
-        client_ctx.keylog_filename = str(keylog_path)  # one side only, or every line appears twice
-        with listen("127.0.0.1", 0, backlog=1) as listener:
-            listener.settimeout(timeout)
-            thread = threading.Thread(target=serve_once, args=(listener, server_ctx, None, timeout, server_side),
-                                      name="mtlslib-capture-server", daemon=True)
-            thread.start()
-            try:
-                server_port = listener.getsockname()[1]
-                client_view, version, cipher, duration, client_port = _client(
-                    listener.getsockname(), client_ctx, spec.server_hostname, timeout, chunks, chunk_times)
-            finally:
-                thread.join(timeout * 2 + 1)
-        if thread.is_alive():  # pragma: no cover - every server step has its own timeout
-            raise HandshakeTimeout(f"the capture server thread did not finish within {timeout * 2 + 1:.0f} s")
-        keylog = keylog_path.read_text()
-        client_ctx.keylog_filename = None  # closes ssl's handle on the file
+    server_ctx, server_lock = _CONTEXTS.get(spec, "server", variant=tickets, adjust=None if tickets else _no_tickets)
+    client_ctx, client_lock = _CONTEXTS.get(spec, "client")
+    # One capture at a time on a context: while it runs, the message callbacks and the key log are its own.
+    with server_lock, client_lock:
+        server_recorder, client_recorder = _Recorder(server_ctx, "server"), _Recorder(client_ctx, "client")
+        try:
+            client_view, version, cipher, duration, ports, server_side, chunks, chunk_times, keylog = _connect(
+                spec, server_ctx, client_ctx)
+        finally:
+            server_recorder.detach()
+            client_recorder.detach()
 
     server_view = _with_alerts(server_side["view"], server_recorder.events)
     client_view = _with_alerts(client_view, client_recorder.events)
@@ -189,7 +173,47 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
                           spec.tls_version,
                           {"server": spec.server, "client": spec.client},
                           {"client": spec.client_trust, "server": spec.server_trust},
-                          chunk_times, (client_port, server_port) if client_port else None)
+                          chunk_times, ports)
+
+
+def _connect(spec: ConnectionSpec, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext):
+    """One connection between the contexts, recorded: the client's view and what it negotiated, the
+    ports, the server's view, the chunks and their times, and the key log."""
+    server_side: dict[str, PeerView] = {}
+    chunks: list[tuple[str, bytes]] = []
+    chunk_times: list[float] = []
+    timeout = spec.timeout
+    with SslFiles(keylog=b"") as paths:
+        keylog_path = Path(paths["keylog"])
+        client_ctx.keylog_filename = str(keylog_path)  # one side only, or every line appears twice
+        try:
+            with listen("127.0.0.1", 0, backlog=1) as listener:
+                listener.settimeout(timeout)
+                thread = threading.Thread(target=serve_once,
+                                          args=(listener, server_ctx, None, timeout, server_side),
+                                          name="mtlslib-capture-server", daemon=True)
+                thread.start()
+                try:
+                    server_port = listener.getsockname()[1]
+                    client_view, version, cipher, duration, client_port = _client(
+                        listener.getsockname(), client_ctx, spec.server_hostname, timeout, chunks, chunk_times)
+                finally:
+                    thread.join(timeout * 2 + 1)
+            if thread.is_alive():  # pragma: no cover - every server step has its own timeout
+                raise HandshakeTimeout(f"the capture server thread did not finish within {timeout * 2 + 1:.0f} s")
+            keylog = keylog_path.read_text()
+        finally:
+            client_ctx.keylog_filename = None  # closes ssl's handle on the file
+    ports = (client_port, server_port) if client_port else None
+    return client_view, version, cipher, duration, ports, server_side, chunks, chunk_times, keylog
+
+
+def _no_tickets(ctx: ssl.SSLContext) -> None:
+    ctx.num_tickets = 0
+
+
+# capture_handshake()'s contexts, each with the lock that gives it to one capture at a time.
+_CONTEXTS: ContextCache[threading.Lock] = ContextCache(lambda _ctx: threading.Lock())
 
 
 def _with_alerts(view: PeerView, events: list[OpenSSLEvent]) -> PeerView:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from typing import Callable, Generic, Hashable, TypeVar
 
 from mtlslib.errors import HandshakeTimeout, UsageError
 from mtlslib.pki import IssuedCertificate, Trust, trust_pem
@@ -24,7 +25,7 @@ from .observe import Observer
 from .results import HandshakeResult, PeerView, error_text, peer_certificate, peer_view
 from .server import Handler, reply_with_identity, serve_tls
 
-__all__ = ["ConnectionSpec", "handshake", "negotiated_version", "run_between", "serve_once"]
+__all__ = ["ConnectionSpec", "ContextCache", "handshake", "negotiated_version", "run_between", "serve_once"]
 
 
 @dataclass(frozen=True)
@@ -102,35 +103,50 @@ def negotiated_version(tls: ssl.SSLSocket | ssl.SSLObject) -> str | None:
 # --------------------------------------------------------------------------------------------
 # Contexts, reused
 
-
-_CONTEXT_CACHE: "OrderedDict[tuple, tuple[ssl.SSLContext, Observer]]" = OrderedDict()
-_CONTEXT_CACHE_SIZE = 64
-_CONTEXT_CACHE_LOCK = threading.Lock()
+Companion = TypeVar("Companion")
 
 
-def _reusable_context(spec: ConnectionSpec, role: str) -> tuple[ssl.SSLContext, Observer]:
-    """A context for :func:`handshake`, built once per distinct configuration and then reused,
-    as any real TLS program does: loading keys and trust stores costs more than a handshake.
+class ContextCache(Generic[Companion]):
+    """Contexts built once per distinct configuration and then reused, as any real TLS program does:
+    loading keys and trust stores costs more than a handshake. Each context is kept with a
+    ``companion`` made for it once (what its user attaches to it, or a lock that shares it out).
 
     The key is the configuration's content (PEM bytes), so an equal certificate made again hits
-    the cache and a changed one never does. These contexts never leave this module.
+    the cache and a changed one never does. ``variant`` names a change ``adjust`` makes to a new
+    context. The contexts never leave the module that owns the cache.
     """
-    certificate = spec.server if role == "server" else spec.client
-    trust = spec.server_trust if role == "server" else spec.client_trust
-    material = (certificate.chain_pem, certificate.key_pem) if certificate is not None else None
-    key = (role, material, trust_pem(trust) if trust is not None else None, spec.mutual, spec.tls_version,
-           spec.check_purpose, spec.openssl_defaults)
-    with _CONTEXT_CACHE_LOCK:
-        if key in _CONTEXT_CACHE:
-            _CONTEXT_CACHE.move_to_end(key)
-            return _CONTEXT_CACHE[key]
-    ctx = spec.server_context() if role == "server" else spec.client_context()
-    entry = (ctx, Observer(ctx))
-    with _CONTEXT_CACHE_LOCK:
-        _CONTEXT_CACHE[key] = entry
-        while len(_CONTEXT_CACHE) > _CONTEXT_CACHE_SIZE:
-            _CONTEXT_CACHE.popitem(last=False)
-    return entry
+
+    def __init__(self, companion: Callable[[ssl.SSLContext], Companion], size: int = 64):
+        self._companion = companion
+        self._size = size
+        self._entries: OrderedDict[tuple, tuple[ssl.SSLContext, Companion]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, spec: ConnectionSpec, role: str, *, variant: Hashable = None,
+            adjust: Callable[[ssl.SSLContext], None] | None = None) -> tuple[ssl.SSLContext, Companion]:
+        """The context for ``role`` ("server" or "client") of a :meth:`~ConnectionSpec.resolved` spec."""
+        certificate = spec.server if role == "server" else spec.client
+        trust = spec.server_trust if role == "server" else spec.client_trust
+        material = (certificate.chain_pem, certificate.key_pem) if certificate is not None else None
+        key = (role, material, trust_pem(trust) if trust is not None else None, spec.mutual, spec.tls_version,
+               spec.check_purpose, spec.openssl_defaults, variant)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        ctx = spec.server_context() if role == "server" else spec.client_context()
+        if adjust is not None:
+            adjust(ctx)
+        entry = (ctx, self._companion(ctx))
+        with self._lock:
+            self._entries[key] = entry
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return entry
+
+
+# handshake()'s contexts, each with the Observer that stays attached to it.
+_CONTEXTS: ContextCache[Observer] = ContextCache(Observer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,8 +168,8 @@ def handshake(server: IssuedCertificate | ConnectionSpec, client: IssuedCertific
         server, client, trust, server_trust, client_trust, mutual, tls_version, server_hostname, timeout,
         check_purpose, openssl_defaults)
     spec = spec.resolved()
-    server_ctx, server_observer = _reusable_context(spec, "server")
-    client_ctx, client_observer = _reusable_context(spec, "client")
+    server_ctx, server_observer = _CONTEXTS.get(spec, "server")
+    client_ctx, client_observer = _CONTEXTS.get(spec, "client")
     return run_between(server_ctx, client_ctx, server_hostname=spec.server_hostname, timeout=spec.timeout,
                        mutual=spec.mutual, observers=(server_observer, client_observer))[0]
 
