@@ -88,6 +88,18 @@ def test_a_configuration_refuses_what_it_cannot_measure(version, key_type):
     assert not isinstance(raised.value, ProfileError)
 
 
+@pytest.mark.parametrize("config_class", [measure.HandshakeConfig, measure.NetworkConfig])
+def test_every_configuration_speaks_the_course_s_tls_versions(config_class):
+    # One ConnectionKind for both: "TLSv1.2", as SSLSocket.version() says it, is the same key as "1.2".
+    config = config_class(True, "TLSv1.2")
+    assert isinstance(config, measure.ConnectionKind)
+    assert config.tls_version == "1.2"
+    assert config == config_class(True, "1.2") and hash(config) == hash(config_class(True, "1.2"))
+    assert config.label.startswith("mTLS 1.2")
+    with pytest.raises(UsageError, match="TLSv1.1"):
+        config_class(False, "TLSv1.1")
+
+
 # -- latency -------------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from .network import (
 from .plots import plot_latencies, plot_network, plot_traffic
 from .timing import (
     DEFAULT_CONFIGS,
+    ConnectionKind,
     HandshakeConfig,
     IssuanceTiming,
     LatencySample,
@@ -47,6 +48,7 @@ from .traffic import CrlSize, Traffic, TrafficChange, compare_traffic, crl_sizes
 
 __all__ = [
     "Attempt",
+    "ConnectionKind",
     "CrlSize",
     "DEFAULT_CONFIGS",
     "DelayRelay",

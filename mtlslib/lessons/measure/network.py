@@ -48,6 +48,8 @@ from mtlslib.tls import (
 from mtlslib.tls.observe import HANDSHAKE
 from mtlslib.wire.constants import HANDSHAKE_TYPES
 
+from .timing import ConnectionKind
+
 __all__ = ["DelayRelay", "HandshakeMessages", "NETWORK_CONFIGS", "network_latencies", "network_table", "NetworkConfig",
            "NetworkSample", "NetworkSummary", "resumption_messages", "round_trips_waited", "RoundTrips",
            "summarize_network"]
@@ -196,16 +198,10 @@ class _Link:
 
 
 @dataclass(frozen=True)
-class NetworkConfig:
+class NetworkConfig(ConnectionKind):
     """One kind of connection: TLS or mutual TLS, a TLS version, a full or a resumed handshake."""
 
-    mutual: bool
-    tls_version: str = "1.3"
     resumed: bool = False
-
-    def __post_init__(self) -> None:
-        if self.tls_version not in ("1.2", "1.3"):
-            raise UsageError(f"tls_version must be '1.2' or '1.3', not {self.tls_version!r}")
 
     @property
     def label(self) -> str:

@@ -11,7 +11,7 @@ from mtlslib.display import described_figure_class
 from mtlslib.errors import FigureError
 
 from .network import NetworkConfig, NetworkSummary
-from .timing import HandshakeConfig, LatencySample, group_by_config
+from .timing import ConnectionKind, LatencySample, group_by_config
 from .traffic import Traffic
 
 __all__ = ["plot_latencies", "plot_network", "plot_traffic"]
@@ -60,7 +60,7 @@ def plot_latencies(samples: Iterable[LatencySample]):
     return fig
 
 
-def _colour(config: HandshakeConfig | NetworkConfig) -> str:
+def _colour(config: ConnectionKind) -> str:
     return "#d97706" if config.mutual else "#2563eb"
 
 

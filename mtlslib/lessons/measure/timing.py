@@ -1,10 +1,10 @@
 """What mutual TLS costs in time: handshake latencies, signatures, and issuing certificates.
 
 * :func:`handshake_latencies` times many real connections on 127.0.0.1 for each
-  :class:`HandshakeConfig` (TLS or mutual TLS, TLS 1.2 or 1.3, a key type), interleaved round by
-  round so that whatever drifts during the run slows every configuration alike;
-  :func:`summarize_latencies` and :func:`mtls_ratios` read them (across real round trips:
-  :mod:`.network`).
+  :class:`HandshakeConfig` (a :class:`ConnectionKind`, TLS or mutual TLS with TLS 1.2 or 1.3,
+  and a key type), interleaved round by round so that whatever drifts during the run slows every
+  configuration alike; :func:`summarize_latencies` and :func:`mtls_ratios` read them (across
+  real round trips: :mod:`.network`).
 * :func:`signature_costs` times the signature and the verification that a client certificate adds.
 * :func:`time_issuance` times a CA issuing a fleet's certificates.
 
@@ -29,11 +29,19 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
 from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate
-from mtlslib.tls import DEFAULT_TIMEOUT, AcceptLoop, TrackedConnection, client_context, no_delay, server_context
+from mtlslib.tls import (
+    DEFAULT_TIMEOUT,
+    AcceptLoop,
+    TrackedConnection,
+    client_context,
+    no_delay,
+    server_context,
+    tls_version_name,
+)
 
-__all__ = ["DEFAULT_CONFIGS", "group_by_config", "handshake_latencies", "HandshakeConfig", "IssuanceTiming",
-           "LatencySample", "LatencySummary", "mtls_ratios", "MtlsRatio", "median_us", "signature_costs",
-           "SignatureCost", "summarize_latencies", "time_issuance"]
+__all__ = ["ConnectionKind", "DEFAULT_CONFIGS", "group_by_config", "handshake_latencies", "HandshakeConfig",
+           "IssuanceTiming", "LatencySample", "LatencySummary", "mtls_ratios", "MtlsRatio", "median_us",
+           "signature_costs", "SignatureCost", "summarize_latencies", "time_issuance"]
 
 _KEY_LABELS = {"ecdsa-p256": "ECDSA P-256", "ecdsa-p384": "ECDSA P-384", "rsa-2048": "RSA-2048",
                "rsa-3072": "RSA-3072", "ed25519": "Ed25519"}
@@ -45,16 +53,29 @@ _MESSAGE = b"hello\n"
 
 
 @dataclass(frozen=True)
-class HandshakeConfig:
-    """One way of connecting: TLS or mutual TLS, a TLS version, the key type of every certificate."""
+class ConnectionKind:
+    """What every measured configuration states: TLS or mutual TLS, and a TLS version.
+
+    ``tls_version`` takes any spelling :func:`~mtlslib.tls.tls_version_name` accepts and keeps
+    its short name, so that ``"TLSv1.2"`` and ``"1.2"`` make equal configurations (they are
+    dictionary keys) and labels.
+    """
 
     mutual: bool
     tls_version: str = "1.3"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tls_version", tls_version_name(self.tls_version))  # frozen: set once, here
+
+
+@dataclass(frozen=True)
+class HandshakeConfig(ConnectionKind):
+    """One way of connecting: TLS or mutual TLS, a TLS version, the key type of every certificate."""
+
     key_type: str = "ecdsa-p256"
 
     def __post_init__(self) -> None:
-        if self.tls_version not in ("1.2", "1.3"):
-            raise UsageError(f"tls_version must be '1.2' or '1.3', not {self.tls_version!r}")
+        super().__post_init__()
         if self.key_type not in KEY_TYPES:
             raise UsageError(f"unknown key type {self.key_type!r}; choose one of: {', '.join(KEY_TYPES)}")
 
