@@ -13,6 +13,7 @@ import stat
 import tempfile
 import warnings
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, Union
 
@@ -243,6 +244,9 @@ def _first_unreadable(item, fields) -> str | None:
     return None
 
 
+# The same certificates come back again and again (a chain checked once per scenario, a trust store per
+# handshake), and a certificate hashes and compares by its DER: each distinct one is read once.
+@lru_cache(maxsize=1024)
 def _certificate_problem(cert: x509.Certificate) -> str | None:
     problem = _first_unreadable(cert, _CERTIFICATE_FIELDS)
     if problem is None:
