@@ -18,6 +18,7 @@ from __future__ import annotations
 import ssl
 import threading
 from dataclasses import dataclass
+from types import FunctionType
 from typing import Callable
 
 from mtlslib.errors import UsageError
@@ -44,9 +45,11 @@ class MessageTap:
 
     def __init__(self, ctx: ssl.SSLContext, callback: MessageCallback):
         self._ctx = ctx
-
-        def tapped(*args) -> None:  # a plain function: it can carry the attribute ssl reads back
-            callback(*args)
+        if isinstance(callback, FunctionType):
+            tapped = callback  # OpenSSL calls it some 40 times per side per handshake: no wrapper in between
+        else:
+            def tapped(*args) -> None:  # a plain function: it can carry the attribute ssl reads back
+                callback(*args)
 
         self._callback = tapped
         if hasattr(_SLOT, "__set__"):
@@ -84,6 +87,10 @@ class Observed:
     group: str | None = None
 
 
+# The messages that name the key-exchange group: ServerHello (and HelloRetryRequest), ServerKeyExchange.
+_GROUP_MESSAGES = (b"\x02", b"\x0c")
+
+
 class Observer:
     """Reads alerts and the key-exchange group from OpenSSL's message callback, per connection.
 
@@ -93,21 +100,24 @@ class Observer:
     def __init__(self, ctx: ssl.SSLContext):
         self._by_connection: dict[int, Observed] = {}
         self._lock = threading.Lock()
-        self._tap = MessageTap(ctx, self._callback)
+        get = self._get
 
-    def _callback(self, conn, direction, version, content_type, msg_type, data) -> None:
-        if content_type == ALERT:
-            description = fatal_alert(data)  # warnings (close_notify) explain nothing
-            if description is not None:
-                observed = self._get(conn)
-                if direction == "write":
-                    observed.alert_sent = observed.alert_sent or description
-                else:
-                    observed.alert_received = observed.alert_received or description
-        elif content_type == HANDSHAKE and direction == "read":
-            group = negotiated_group(data)  # None at once for anything but ServerHello/ServerKeyExchange
-            if group:
-                self._get(conn).group = group
+        # A closure, not a method: it runs for every record and message, and this keeps each call to one frame.
+        def callback(conn, direction, version, content_type, msg_type, data) -> None:
+            if content_type == ALERT:
+                description = fatal_alert(data)  # warnings (close_notify) explain nothing
+                if description is not None:
+                    observed = get(conn)
+                    if direction == "write":
+                        observed.alert_sent = observed.alert_sent or description
+                    else:
+                        observed.alert_received = observed.alert_received or description
+            elif content_type == HANDSHAKE and direction == "read" and data[:1] in _GROUP_MESSAGES:
+                group = negotiated_group(data)
+                if group:
+                    get(conn).group = group
+
+        self._tap = MessageTap(ctx, callback)
 
     def detach(self) -> None:
         self._tap.detach()
