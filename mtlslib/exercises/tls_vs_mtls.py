@@ -36,14 +36,14 @@ def _cases() -> list[tuple[str, tuple[x509.Certificate, ...], int]]:
     server_ca = CertificateAuthority.create("Exercise Server CA", seed="exercises-06")
     client_ca = CertificateAuthority.create("Exercise Client CA", seed="exercises-06")
     issuing = client_ca.create_intermediate("Exercise Issuing CA", key_type="ed25519")
-    team = issuing.create_intermediate("Exercise Team CA", key_type="rsa-2048")
+    team = issuing.create_intermediate("Exercise Team CA", key_type="ecdsa-p384")
     server = server_ca.issue_server("localhost")
     clients = {
         # Issued by the root itself, which the client does not trust (it trusts the server CA), so
         # OpenSSL has no chain to complete: the leaf travels alone.
         "a leaf alone": client_ca.issue_client("alone@example.test"),
         "a leaf and its issuing CA": issuing.issue_client("pair@example.test"),
-        # An ECDSA leaf under the RSA CA: still three key types in the chain, and one RSA key to make, not two.
+        # A P-256 leaf under the P-384 CA under the Ed25519 one: three key types, three signature sizes.
         "a leaf and two CAs": team.issue_client("trio@example.test", key_type="ecdsa-p256"),
     }
     return [(label, *measured_client_certificate(server, client, client_trust=server_ca, server_trust=client_ca))
