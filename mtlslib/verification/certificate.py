@@ -105,6 +105,9 @@ def explicit_curve(cert: x509.Certificate) -> bool:
 # The certificate, parsed once
 
 
+_UNREAD = object()
+
+
 class Cert:
     """A certificate with the fields verification reads, parsed once (damaged extensions included)."""
 
@@ -132,6 +135,7 @@ class Cert:
         self.key_usage = self.extension(ExtensionOID.KEY_USAGE)
         self.eku = self.extension(ExtensionOID.EXTENDED_KEY_USAGE)
         self.san = self.extension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        self._public_key = _UNREAD
 
     def extension(self, oid):
         found = self._by_oid.get(oid)
@@ -152,11 +156,14 @@ class Cert:
         return bool(constraints and constraints.ca)
 
     def public_key(self):
-        """The public key, or None when it cannot be used (explicit curve parameters, unknown type)."""
-        try:
-            return self.cert.public_key()
-        except (ValueError, UnsupportedAlgorithm):
-            return None
+        """The public key, or None when it cannot be used (explicit curve parameters, unknown type).
+        Read once: path building asks every candidate issuer for it, again and again."""
+        if self._public_key is _UNREAD:
+            try:
+                self._public_key = self.cert.public_key()
+            except (ValueError, UnsupportedAlgorithm):
+                self._public_key = None
+        return self._public_key
 
     def akid_matches(self, issuer: "Cert") -> bool:
         """OpenSSL's X509_check_akid: the authority key identifier does not rule ``issuer`` out."""
