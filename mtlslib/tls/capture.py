@@ -15,7 +15,6 @@ deleted before the function returns.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 import time
@@ -32,7 +31,7 @@ from mtlslib.wire.pcapng import TcpEndpoints, pcapng_bytes
 
 from .contexts import TlsVersion
 from .handshake import ConnectionSpec, ContextCache, negotiated_version, serve_once
-from .net import DEFAULT_TIMEOUT, listen
+from .net import DEFAULT_TIMEOUT, dial, listen
 from .observe import ALERT, CHANGE_CIPHER_SPEC, HANDSHAKE, RECORD_HEADER, MessageTap, fatal_alert
 from .results import HandshakeResult, PeerView, peer_certificate, peer_view
 
@@ -245,7 +244,9 @@ def _client(address, ctx, server_hostname, timeout, chunks, chunk_times):
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(incoming, outgoing, server_hostname=server_hostname)
     peer, error, version, cipher, duration, port = None, None, None, None, 0.0, None
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # No Nagle delay: the client writes its Finished and then its request as separate small writes, and
+    # the second would wait for the server's delayed ACK (some 40 ms on Linux).
+    sock = dial(address[0], timeout)
 
     def flush():
         data = outgoing.read()
@@ -273,7 +274,6 @@ def _client(address, ctx, server_hostname, timeout, chunks, chunk_times):
                 raise
 
     try:
-        sock.settimeout(timeout)
         started = time.perf_counter()
         sock.connect(address)
         port = sock.getsockname()[1]
