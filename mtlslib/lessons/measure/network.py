@@ -231,9 +231,9 @@ def network_latencies(rtts_ms: Sequence[float] = (0, 10, 50), configs: Sequence[
     A resumed configuration first makes one full handshake, untimed, to get a session ticket, then
     offers that session (``session=``) on every timed connection, and fails with
     :class:`UsageError` if the server did not resume it. The configurations take turns in an order
-    that rotates from round to round; over a round trip long enough to give each configuration a
-    5 ms slice of it, one round's connections run side by side instead, each started a slice after
-    the one before, so that they wait together but compute apart.
+    that rotates from round to round; over a round trip long enough to give each connection a 4 ms
+    slice of it, the connections of every round (or else of one round) run side by side instead,
+    each started a slice after the one before, so that they wait together but compute apart.
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise UsageError(f"repeats must be a whole number of connections >= 1, not {repeats!r}")
@@ -259,17 +259,17 @@ def network_latencies(rtts_ms: Sequence[float] = (0, 10, 50), configs: Sequence[
             try:
                 for relay in relays.values():
                     relay.start()
-                for round_ in range(repeats):
-                    shift = round_ % len(configs)
-                    order = list(configs[shift:]) + list(configs[:shift])
+                # Every round's configurations, in an order that rotates from round to round.
+                order = [config for round_ in range(repeats)
+                         for config in [*configs[round_ % len(configs):], *configs[:round_ % len(configs)]]]
+                for wave in _waves(order, len(configs), rtt):
                     timings = [partial(_timed, relays[config.mutual, config.tls_version].address, clients[config],
-                                       sessions[config], timeout) for config in order]
-                    spacing_ms = rtt / len(order)
-                    if spacing_ms >= _SIDE_BY_SIDE_SPACING_MS:
-                        seconds = _side_by_side(timings, spacing_ms / 1000)
+                                       sessions[config], timeout) for config in wave]
+                    if len(wave) > 1:
+                        seconds = _side_by_side(timings, rtt / len(wave) / 1000)
                     else:
-                        seconds = [timing()[0] for timing in timings]
-                    samples += [NetworkSample(config, rtt, s) for config, s in zip(order, seconds)]
+                        seconds = [timings[0]()[0]]
+                    samples += [NetworkSample(config, rtt, s) for config, s in zip(wave, seconds)]
             finally:
                 for relay in relays.values():
                     relay.stop()
@@ -321,11 +321,20 @@ def resumption_messages(tls_version: str = "1.3", *, timeout: float = DEFAULT_TI
 
 # Over a short round trip a connection's own computing is a large part of its time, and two connections
 # at once would slow each other down: they take turns. Over a long one a connection spends nearly all
-# its time waiting, so one round's connections run side by side, each started a slice of the round trip
-# after the previous one, which puts their bursts of computing (a millisecond or two each) in different
-# slices. A slice shorter than this would not hold a burst. Were two bursts to meet anyway, the overlap
-# could only add time, never remove it, and round_trips_waited() reads the fastest connection.
-_SIDE_BY_SIDE_SPACING_MS = 5
+# its time waiting, so connections run side by side, each started a slice of the round trip after the
+# previous one, which puts their bursts of computing (a millisecond or two each) in different slices.
+# A slice shorter than this would not hold a burst. Were two bursts to meet anyway, the overlap could
+# only add time, never remove it, and round_trips_waited() reads the fastest connection.
+_SIDE_BY_SIDE_SPACING_MS = 4
+
+
+def _waves(order: list[NetworkConfig], per_round: int, rtt_ms: float) -> list[list[NetworkConfig]]:
+    """``order`` cut into groups that run side by side: all of it, one round at a time, or one by one,
+    whichever is the largest that still gives each connection a slice of the round trip."""
+    for size in (len(order), per_round):
+        if size > 1 and rtt_ms / size >= _SIDE_BY_SIDE_SPACING_MS:
+            return [order[i:i + size] for i in range(0, len(order), size)]
+    return [[config] for config in order]
 
 
 def _side_by_side(timings: Sequence[Callable[[], tuple[float, ssl.SSLSession]]], spacing: float) -> list[float]:
