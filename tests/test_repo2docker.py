@@ -106,7 +106,11 @@ def test_a_fresh_environment_from_requirements_txt_opens_the_start_page(tmp_path
     for name in ("pyproject.toml", "README.md", "requirements.txt", "postBuild"):
         shutil.copy2(ROOT / name, repo / name)
     env = tmp_path / "env"
-    subprocess.run([sys.executable, "-m", "venv", env], check=True, timeout=120)
+    # Without pip, then pip put in by this interpreter's own: some Pythons (Debian's) leave out ensurepip,
+    # which `venv` would need to install it.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", env], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "pip", "--python", env / "bin" / "python", "install", "--quiet",
+                    "--disable-pip-version-check", "pip"], check=True, timeout=300)
     # Nothing from this test run's environment: its own bin first, no PYTHONPATH, no user-wide Jupyter.
     environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     environment.update(PATH=f"{env / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
