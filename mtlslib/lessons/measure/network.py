@@ -232,8 +232,8 @@ def network_latencies(rtts_ms: Sequence[float] = (0, 10, 50), configs: Sequence[
     offers that session (``session=``) on every timed connection, and fails with
     :class:`UsageError` if the server did not resume it. The configurations take turns in an order
     that rotates from round to round; over a round trip long enough to give each connection a 4 ms
-    slice of it, the connections of every round (or else of one round) run side by side instead,
-    each started a slice after the one before, so that they wait together but compute apart.
+    slice of half of it, the connections of every round (or else of one round) run side by side
+    instead, each started a slice after the one before, so that they wait together but compute apart.
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise UsageError(f"repeats must be a whole number of connections >= 1, not {repeats!r}")
@@ -266,7 +266,7 @@ def network_latencies(rtts_ms: Sequence[float] = (0, 10, 50), configs: Sequence[
                     timings = [partial(_timed, relays[config.mutual, config.tls_version].address, clients[config],
                                        sessions[config], timeout) for config in wave]
                     if len(wave) > 1:
-                        seconds = _side_by_side(timings, rtt / len(wave) / 1000)
+                        seconds = _side_by_side(timings, _slice_ms(rtt, len(wave)) / 1000)
                     else:
                         seconds = [timings[0]()[0]]
                     samples += [NetworkSample(config, rtt, s) for config, s in zip(wave, seconds)]
@@ -321,20 +321,25 @@ def resumption_messages(tls_version: str = "1.3", *, timeout: float = DEFAULT_TI
 
 # Over a short round trip a connection's own computing is a large part of its time, and two connections
 # at once would slow each other down: they take turns. Over a long one a connection spends nearly all
-# its time waiting, so connections run side by side, each started a slice of the round trip after the
-# previous one, which puts their bursts of computing (a millisecond or two each) in different slices.
-# A slice shorter than this would not hold a burst. Were two bursts to meet anyway, the overlap could
-# only add time, never remove it, and round_trips_waited() reads the fastest connection.
+# its time waiting, so connections run side by side. One side or the other computes once every half
+# round trip (the client at 0, 1, 2 round trips, the server in between), so the connections are started
+# a slice of half a round trip apart, which puts their bursts of computing (a millisecond or two each)
+# in different slices. A slice shorter than this would not hold a burst. Were two bursts to meet anyway,
+# the overlap could only add time, never remove it, and round_trips_waited() reads the fastest connection.
 _SIDE_BY_SIDE_SPACING_MS = 4
 
 
 def _waves(order: list[NetworkConfig], per_round: int, rtt_ms: float) -> list[list[NetworkConfig]]:
     """``order`` cut into groups that run side by side: all of it, one round at a time, or one by one,
-    whichever is the largest that still gives each connection a slice of the round trip."""
+    whichever is the largest that still gives each connection its slice of half a round trip."""
     for size in (len(order), per_round):
-        if size > 1 and rtt_ms / size >= _SIDE_BY_SIDE_SPACING_MS:
+        if size > 1 and _slice_ms(rtt_ms, size) >= _SIDE_BY_SIDE_SPACING_MS:
             return [order[i:i + size] for i in range(0, len(order), size)]
     return [[config] for config in order]
+
+
+def _slice_ms(rtt_ms: float, connections: int) -> float:
+    return rtt_ms / 2 / connections
 
 
 def _side_by_side(timings: Sequence[Callable[[], tuple[float, ssl.SSLSession]]], spacing: float) -> list[float]:
