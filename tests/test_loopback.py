@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -766,11 +767,34 @@ def test_captures_that_reuse_contexts_each_record_only_their_own_connection(ca, 
     for thread in threads:
         thread.join(30)
     assert [first, second, *results] == [(True, 1, 1, 4)] * 6
-    # A capture leaves no message callback behind: plain handshakes on the same certificates still
-    # report what they saw, and a trace with tickets is a different context (it sends them).
-    assert handshake(server_cert, client_cert, trust=ca).group == "x25519"
+    # A trace with tickets gets a context of its own: its server sends them.
     with_tickets = capture_handshake(server_cert, client_cert, trust=ca, tls_version="1.3")
     assert "NewSessionTicket" in [e.name for e in with_tickets.server_events]
+
+
+def test_a_capture_that_fails_gives_its_contexts_back(ca, server_cert, client_cert, monkeypatch):
+    # The client cannot even make its socket: the error reaches the caller, and the contexts it had
+    # borrowed are free again, without its message callbacks or its key log.
+    capture_module = sys.modules["mtlslib.tls.capture"]
+    real_dial = capture_module.dial
+
+    def no_socket(host, timeout):
+        monkeypatch.setattr(capture_module, "dial", real_dial)  # only the first one fails
+        raise OSError("no socket today")
+
+    monkeypatch.setattr(capture_module, "dial", no_socket)
+    with pytest.raises(OSError, match="no socket today"):
+        capture_handshake(server_cert, client_cert, trust=ca, tickets=False)
+    done: list = []
+    thread = threading.Thread(target=lambda: done.append(capture_handshake(server_cert, client_cert, trust=ca,
+                                                                           tickets=False)))
+    thread.start()
+    thread.join(30)
+    assert done, "the second capture waited for contexts the failed one never gave back"
+    (trace,) = done
+    keylog_randoms = {line.split()[1] for line in trace.keylog.splitlines() if line and not line.startswith("#")}
+    assert trace.result.ok and len(keylog_randoms) == 1
+    assert [e.name for e in trace.client_events if e.direction == "sent"].count("ClientHello") == 1
 
 
 # --------------------------------------------------------------------------------------------

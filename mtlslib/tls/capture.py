@@ -18,6 +18,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -152,14 +153,17 @@ def capture_handshake(server: IssuedCertificate | ConnectionSpec, client: Issued
     server_ctx, server_lock = _CONTEXTS.get(spec, "server", variant=tickets, adjust=None if tickets else _no_tickets)
     client_ctx, client_lock = _CONTEXTS.get(spec, "client")
     # One capture at a time on a context: while it runs, the message callbacks and the key log are its own.
-    with server_lock, client_lock:
-        server_recorder, client_recorder = _Recorder(server_ctx, "server"), _Recorder(client_ctx, "client")
+    with server_lock, client_lock, ExitStack() as attached:
+        server_recorder = _Recorder(server_ctx, "server")
+        attached.callback(server_recorder.detach)
+        client_recorder = _Recorder(client_ctx, "client")
+        attached.callback(client_recorder.detach)
         try:
             client_view, version, cipher, duration, ports, server_side, chunks, chunk_times, keylog = _connect(
                 spec, server_ctx, client_ctx)
-        finally:
-            server_recorder.detach()
-            client_recorder.detach()
+        except HandshakeTimeout:  # a server thread may still run on this context: it must serve no other capture
+            _CONTEXTS.discard(server_ctx)
+            raise
 
     server_view = _with_alerts(server_side["view"], server_recorder.events)
     client_view = _with_alerts(client_view, client_recorder.events)

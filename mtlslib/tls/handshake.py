@@ -145,6 +145,13 @@ class ContextCache(Generic[Companion]):
         return entry
 
 
+    def discard(self, ctx: ssl.SSLContext) -> None:
+        """Forget ``ctx``: the next :meth:`get` for its configuration builds a new one."""
+        with self._lock:
+            for key in [key for key, (cached, _) in self._entries.items() if cached is ctx]:
+                del self._entries[key]
+
+
 # handshake()'s contexts, each with the Observer that stays attached to it.
 _CONTEXTS: ContextCache[Observer] = ContextCache(Observer)
 

@@ -41,14 +41,18 @@ _SLOT = vars(getattr(ssl, "_SSLContext", object)).get(_ATTRIBUTE)
 
 
 class MessageTap:
-    """``callback`` attached to ``ctx``'s OpenSSL message callback until :meth:`detach`."""
+    """``callback`` attached to ``ctx``'s OpenSSL message callback until :meth:`detach`.
 
-    def __init__(self, ctx: ssl.SSLContext, callback: MessageCallback):
+    ``direct=True`` attaches a plain function itself, without a wrapper around it (OpenSSL calls it
+    some 40 times per side per handshake); it is then marked as attached, so give it to one tap only.
+    """
+
+    def __init__(self, ctx: ssl.SSLContext, callback: MessageCallback, *, direct: bool = False):
         self._ctx = ctx
-        if isinstance(callback, FunctionType):
-            tapped = callback  # OpenSSL calls it some 40 times per side per handshake: no wrapper in between
+        if direct and isinstance(callback, FunctionType) and not hasattr(callback, "user_function"):
+            tapped = callback
         else:
-            def tapped(*args) -> None:  # a plain function: it can carry the attribute ssl reads back
+            def tapped(*args) -> None:  # a plain function of its own: it can carry the attribute ssl reads back
                 callback(*args)
 
         self._callback = tapped
@@ -117,7 +121,7 @@ class Observer:
                 if group:
                     get(conn).group = group
 
-        self._tap = MessageTap(ctx, callback)
+        self._tap = MessageTap(ctx, callback, direct=True)
 
     def detach(self) -> None:
         self._tap.detach()
