@@ -106,11 +106,7 @@ def test_a_fresh_environment_from_requirements_txt_opens_the_start_page(tmp_path
     for name in ("pyproject.toml", "README.md", "requirements.txt", "postBuild"):
         shutil.copy2(ROOT / name, repo / name)
     env = tmp_path / "env"
-    # Without pip, then pip put in by this interpreter's own: some Pythons (Debian's) leave out ensurepip,
-    # which `venv` would need to install it.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", env], check=True, timeout=120)
-    subprocess.run([sys.executable, "-m", "pip", "--python", env / "bin" / "python", "install", "--quiet",
-                    "--disable-pip-version-check", "pip"], check=True, timeout=300)
     # Nothing from this test run's environment: its own bin first, no PYTHONPATH, no user-wide Jupyter.
     environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     environment.update(PATH=f"{env / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -122,6 +118,10 @@ def test_a_fresh_environment_from_requirements_txt_opens_the_start_page(tmp_path
         assert done.returncode == 0, f"{' '.join(map(str, command))}:\n{(done.stdout + done.stderr)[-4000:]}"
         return done.stdout
 
+    # pip put in by this interpreter's own: some Pythons (Debian's) leave out ensurepip, which `venv`
+    # would need to install it (pip's --python needs pip 22.3 or newer, which make test-setup installs).
+    run(sys.executable, "-m", "pip", "--python", env / "bin" / "python", "install", "--quiet",
+        "--disable-pip-version-check", "pip", timeout=300)
     run(env / "bin" / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-cache-dir", "-r", "requirements.txt", timeout=600)
     installed = run(env / "bin" / "python", "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check",
