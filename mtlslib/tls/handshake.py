@@ -144,7 +144,6 @@ class ContextCache(Generic[Companion]):
                 self._entries.popitem(last=False)
         return entry
 
-
     def discard(self, ctx: ssl.SSLContext) -> None:
         """Forget ``ctx``: the next :meth:`get` for its configuration builds a new one."""
         with self._lock:

@@ -91,10 +91,6 @@ class Observed:
     group: str | None = None
 
 
-# The messages that name the key-exchange group: ServerHello (and HelloRetryRequest), ServerKeyExchange.
-_GROUP_MESSAGES = (b"\x02", b"\x0c")
-
-
 class Observer:
     """Reads alerts and the key-exchange group from OpenSSL's message callback, per connection.
 
@@ -116,8 +112,8 @@ class Observer:
                         observed.alert_sent = observed.alert_sent or description
                     else:
                         observed.alert_received = observed.alert_received or description
-            elif content_type == HANDSHAKE and direction == "read" and data[:1] in _GROUP_MESSAGES:
-                group = negotiated_group(data)
+            elif content_type == HANDSHAKE and direction == "read":
+                group = negotiated_group(data)  # None at once for anything but ServerHello/ServerKeyExchange
                 if group:
                     get(conn).group = group
 

@@ -232,8 +232,8 @@ def network_latencies(rtts_ms: Sequence[float] = (0, 10, 50), configs: Sequence[
     offers that session (``session=``) on every timed connection, and fails with
     :class:`UsageError` if the server did not resume it. The configurations take turns in an order
     that rotates from round to round; over a round trip long enough to give each connection a 4 ms
-    slice of half of it, the connections of every round (or else of one round) run side by side
-    instead, each started a slice after the one before, so that they wait together but compute apart.
+    slice of half of it, each round's connections run side by side instead, each started a slice
+    after the one before, so that they wait together but compute apart.
     """
     if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise UsageError(f"repeats must be a whole number of connections >= 1, not {repeats!r}")
@@ -330,12 +330,10 @@ _SIDE_BY_SIDE_SPACING_MS = 4
 
 
 def _waves(order: list[NetworkConfig], per_round: int, rtt_ms: float) -> list[list[NetworkConfig]]:
-    """``order`` cut into groups that run side by side: all of it, one round at a time, or one by one,
-    whichever is the largest that still gives each connection its slice of half a round trip."""
-    for size in (len(order), per_round):
-        if size > 1 and _slice_ms(rtt_ms, size) >= _SIDE_BY_SIDE_SPACING_MS:
-            return [order[i:i + size] for i in range(0, len(order), size)]
-    return [[config] for config in order]
+    """``order`` cut into groups that run side by side: one round at a time when the round trip gives
+    each of its connections a slice of half of it, else one connection at a time."""
+    size = per_round if per_round > 1 and _slice_ms(rtt_ms, per_round) >= _SIDE_BY_SIDE_SPACING_MS else 1
+    return [order[i:i + size] for i in range(0, len(order), size)]
 
 
 def _slice_ms(rtt_ms: float, connections: int) -> float:
