@@ -1,8 +1,9 @@
 """Checkers for chapter 03, certificates and trust: check a certificate's signature yourself.
 
 The checker builds certificate authorities of every key type the course uses (ECDSA P-256 and
-P-384, RSA signing with PKCS#1 v1.5, Ed25519; seeded, except the RSA one), asks the reader's function about genuine certificates
-and about certificates that the given issuer did not sign, and explains each wrong answer.
+P-384, RSA signing with PKCS#1 v1.5, Ed25519; seeded, except the RSA one), asks the reader's
+function about genuine certificates and about certificates that the given issuer did not sign, and
+explains each wrong answer.
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ def _cases() -> list[tuple[str, tuple[x509.Certificate, ...], int]]:
         # OpenSSL has no chain to complete: the leaf travels alone.
         "a leaf alone": client_ca.issue_client("alone@example.test"),
         "a leaf and its issuing CA": issuing.issue_client("pair@example.test"),
-        # Three keys of three sizes: an ECDSA P-256 leaf, under an ECDSA P-384 CA, under an Ed25519 CA.
+        # Three key types, so that each certificate in the chain has its own size: an ECDSA P-256 leaf, under an
+        # ECDSA P-384 CA, under an Ed25519 CA.
         "a leaf and two CAs": team.issue_client("trio@example.test", key_type="ecdsa-p256"),
     }
     return [(label, *measured_client_certificate(server, client, client_trust=server_ca, server_trust=client_ca))

@@ -121,10 +121,10 @@ class TsharkComparison(Shown):
         alerts = len(self.tshark) - handshake
         if self.agree:
             unopened = sum(m.size is None for m in self.wire)
-            beyond = (f"; tshark also opened the {unopened} records mtlslib.wire has no keys for (their sizes are "
-                      "not compared)" if unopened else "")
+            beyond = (f"; tshark also opened the {unopened} records mtlslib.wire did not decrypt, whose sizes "
+                      "are not compared" if unopened else "")
             return (f"tshark and mtlslib.wire agree: the same {handshake} handshake messages and {alerts} alerts, "
-                    f"from the same senders, in the same order, of the same sizes{beyond}")
+                    f"from the same senders, in the same order, of the same sizes wherever both opened them{beyond}")
         return "\n".join(["tshark and mtlslib.wire DISAGREE:", "  mtlslib.wire: " + ", ".join(map(str, self.wire)),
                           "  tshark:       " + ", ".join(map(str, self.tshark))])
 
