@@ -7,8 +7,10 @@ can end with the result itself instead of calling a method to format it.
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
+import io
 import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -226,15 +228,26 @@ def describe_figure(figure) -> str:
 
 @functools.cache
 def described_figure_class():
-    """A matplotlib ``Figure`` whose notebook output carries its text alternative (``describe_figure``)
-    as the PNG's ``alt`` metadata, which the reading edition writes into the page."""
+    """A matplotlib ``Figure`` whose notebook output is its PNG, drawn once, with its text alternative
+    (``describe_figure``) as the PNG's ``alt`` metadata, which the reading edition writes into the page."""
     from matplotlib.figure import Figure
 
     # Named Figure: its repr, "<Figure size ... with N Axes>", is the text nbval compares.
     return type("Figure", (_Described, Figure), {})
 
 
+def new_figure(width: float, height: float):
+    """A described ``Figure`` of ``width`` x ``height`` inches, made without pyplot: nothing holds
+    on to it, and a cell that ends with it shows it once, as its value."""
+    return described_figure_class()(figsize=(width, height))
+
+
 class _Described:
     def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
-        # Only the metadata: IPython's own formatters still render the PNG and the text.
-        return {}, {"image/png": {"alt": describe_figure(self)}}
+        # Drawn as laid out (every figure of the course lays itself out): pyplot's inline backend
+        # would draw it twice, to crop it. Where that backend is active (a reader imported pyplot),
+        # IPython prefers its PNG to this one, and the picture is the same.
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return ({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")},
+                {"image/png": {"alt": describe_figure(self)}})

@@ -7,14 +7,16 @@ axe-playwright-python and Debian's Chromium, and is skipped with the reason show
 
 from __future__ import annotations
 
+import base64
 import os
+import struct
 from pathlib import Path
 
 import pytest
 
 from mtlslib.course.environment import CHROMIUM
 from mtlslib.course.reading import build_html
-from mtlslib.display import describe_dot, describe_figure, described_figure_class
+from mtlslib.display import describe_dot, describe_figure, new_figure
 from mtlslib.lessons.diagrams import chain_diagram, sequence_diagram
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import capture_handshake
@@ -69,13 +71,8 @@ def test_a_diagram_names_itself_in_its_svg_and_its_output_metadata(ca, server_ce
 
 
 def test_a_figure_is_described_by_its_titles_axes_categories_and_series():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, FigureClass=described_figure_class())
-    plt.close(figure)
+    figure = new_figure(8, 3)
+    left, right = figure.subplots(1, 2)
     figure.suptitle("Handshakes")
     left.plot([1, 2], [3, 4], label="TLS 1.3")
     left.plot([1, 2], [4, 5], label="mTLS 1.3, resumed")
@@ -89,7 +86,11 @@ def test_a_figure_is_described_by_its_titles_axes_categories_and_series():
         'series: "TLS 1.3", "mTLS 1.3, resumed". Panel 2 of 2: x axis: bytes; '
         'y categories: "client sent", "server sent".')
     assert repr(figure).startswith("<Figure size")  # the text nbval compares is unchanged
-    assert figure._repr_mimebundle_() == ({}, {"image/png": {"alt": describe_figure(figure)}})
+    data, metadata = figure._repr_mimebundle_()
+    assert metadata == {"image/png": {"alt": describe_figure(figure)}}
+    # The PNG it draws itself, at the size it was given (8 x 3 inches at 100 dots per inch).
+    png = base64.b64decode(data["image/png"])
+    assert png.startswith(b"\x89PNG") and struct.unpack(">II", png[16:24]) == (800, 300)
 
 
 # --- axe-core on every page ---------------------------------------------------------------------------

@@ -4,6 +4,8 @@ the group law's points on the real curve, every point of the curve modulo p."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import math
 
 import matplotlib.pyplot as plt
@@ -117,3 +119,14 @@ def test_curve_over_field_shows_every_point_with_its_multiple():
 def test_curve_over_field_refuses_a_point_off_the_curve():
     with pytest.raises(FigureError, match="not a finite point"):
         curve_over_field_figure(CURVE, CurvePoint(5, 2))
+
+
+def test_the_figures_need_no_pyplot_and_show_as_one_png(tmp_path):
+    # Without pyplot, Jupyter's inline backend never starts: the figure draws its PNG once itself.
+    script = ("import sys\nfrom mtlslib.insecure.toy_dh import ToyCurve\n"
+              "from mtlslib.insecure.toy_dh.figures import curve_over_reals_figure\n"
+              "from mtlslib.lessons.measure import plot_traffic\n"
+              "data, metadata = curve_over_reals_figure(ToyCurve(2, 2, 17))._repr_mimebundle_()\n"
+              "print('matplotlib.pyplot' in sys.modules, sorted(data), sorted(metadata['image/png']))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split("\n")[0] == "False ['image/png'] ['alt']", done.stderr

@@ -1,7 +1,7 @@
 """Pictures for the Diffie-Hellman chapter, drawn with matplotlib from numbers computed here.
 
-Every function returns a :class:`matplotlib.figure.Figure`, already closed in pyplot (so a cell
-that ends with the call shows it exactly once, and nothing accumulates in pyplot's list of open
+Every function returns a :class:`matplotlib.figure.Figure` made without pyplot (so a cell that
+ends with the call shows it exactly once, and nothing accumulates in pyplot's list of open
 figures). Jupyter shows it as a picture; its plain-text form, which nbval compares, is only
 ``<Figure size ... with N Axes>``, so measured timings drawn into a figure never break a test; the
 output's metadata carries the figure's text alternative (titles, axes, series) for the reading edition.
@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from mtlslib.display import described_figure_class
+from mtlslib.display import new_figure
 from mtlslib.errors import FigureError
 
 from .attacks import AttackCost, Measurement, fit_growth
@@ -29,10 +28,8 @@ _COLOURS = ("#1d4ed8", "#dc2626", "#059669", "#7c3aed")
 
 
 def _new_figure(width: float, height: float, panels: int) -> tuple[Figure, list]:
-    figure, axes = plt.subplots(1, panels, figsize=(width, height), squeeze=False,
-                                FigureClass=described_figure_class())
-    plt.close(figure)
-    return figure, list(axes[0])
+    figure = new_figure(width, height)
+    return figure, list(figure.subplots(1, panels, squeeze=False)[0])
 
 
 # --- discrete logarithms ------------------------------------------------------------------------

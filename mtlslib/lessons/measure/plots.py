@@ -1,13 +1,13 @@
 """The measurements as matplotlib figures: every function takes the rows a measuring function
-returned and returns a ``Figure`` (closed, so that a notebook shows it once, as the cell's value),
-whose output carries its text alternative (title, axes, series) for the reading edition."""
+returned and returns a ``Figure`` (made without pyplot, so that a notebook shows it once, as the
+cell's value), whose output carries its text alternative (title, axes, series) for the reading edition."""
 
 from __future__ import annotations
 
 import statistics
 from typing import Iterable, Sequence
 
-from mtlslib.display import described_figure_class
+from mtlslib.display import new_figure
 from mtlslib.errors import FigureError
 
 from .network import NetworkConfig, NetworkSummary
@@ -29,9 +29,8 @@ def plot_latencies(samples: Iterable[LatencySample]):
     if not pair:
         raise FigureError(f"no TLS 1.3 samples with {first_key} keys (the first key type measured) to draw the "
                           "distributions of: measure TLS 1.3 first")
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.3]},
-                                   FigureClass=described_figure_class())
+    fig = new_figure(11, 4.2)
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
     pair_ms = [s * 1000 for config in pair for s in groups[config]]
     # The slowest few (a thread that had to wait for the processor) would stretch the axis and
     # squash the shapes; they are piled into the last bin instead.
@@ -56,7 +55,6 @@ def plot_latencies(samples: Iterable[LatencySample]):
     right.set_xlabel("milliseconds (line: median; box: middle half;\nwhiskers: from the fastest 5% to the slowest 5%)")
     right.set_title("Every configuration")
     fig.tight_layout()
-    plt.close(fig)  # shown once, as the cell's value, not a second time by the inline backend
     return fig
 
 
@@ -64,18 +62,12 @@ def _colour(config: ConnectionKind) -> str:
     return "#d97706" if config.mutual else "#2563eb"
 
 
-def _pyplot():
-    import matplotlib.pyplot as plt  # only the plotting helpers need matplotlib
-
-    return plt
-
-
 def plot_traffic(rows: Sequence[Traffic]):
     """Bytes each side sent during the handshake, one group of bars per row. Returns the ``Figure``."""
     if not rows:
         raise FigureError("no traffic rows to plot: give the result of handshake_traffic() for each capture")
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.2), FigureClass=described_figure_class())
+    fig = new_figure(7, 3.2)
+    ax = fig.subplots()
     positions = range(len(rows))
     width = 0.38
     client = ax.barh([p - width / 2 for p in positions], [r.client_bytes for r in rows], width,
@@ -90,7 +82,6 @@ def plot_traffic(rows: Sequence[Traffic]):
     ax.margins(x=0.15)
     ax.legend(loc="upper right")
     fig.tight_layout()
-    plt.close(fig)
     return fig
 
 
@@ -103,8 +94,8 @@ def plot_network(summaries: Sequence[NetworkSummary]):
     for row in summaries:
         lines.setdefault(row.config, []).append((row.rtt_ms, row.median_ms))
     longest = max(row.rtt_ms for row in summaries)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2), FigureClass=described_figure_class())
+    fig = new_figure(7, 4.2)
+    ax = fig.subplots()
     for n in (1, 2, 3):
         ax.plot([0, longest], [0, n * longest], color="#9ca3af", linewidth=0.8, zorder=0)
         ax.annotate(f"{n} x RTT", (longest, n * longest), xytext=(4, 0), textcoords="offset points",
@@ -121,5 +112,4 @@ def plot_network(summaries: Sequence[NetworkSummary]):
     ax.margins(x=0.12)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    plt.close(fig)
     return fig
