@@ -17,7 +17,7 @@ import pytest
 from mtlslib.errors import UsageError
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import capture_handshake
-from mtlslib.tls.pcap import compare_with_tshark, tshark_messages
+from mtlslib.tls.pcap import compare_all_with_tshark, compare_with_tshark, tshark_messages
 from mtlslib.wire.pcapng import MAX_SEGMENT, SECRETS_TYPE_TLS, TcpEndpoints, decryption_secrets_block, pcapng_bytes
 
 SHB, IDB, EPB, DSB = 0x0A0D0D0A, 0x1, 0x6, 0xA
@@ -219,6 +219,20 @@ def test_tshark_reads_the_messages_mtlslib_wire_reads_and_decrypts_them(tshark, 
         assert seen[-1] == (sender, "unknown ca")
     if version == "1.2" and trace.result.ok:  # opened by tshark alone: mtlslib.wire has no TLS 1.2 keys yet
         assert [m.size for m in comparison.tshark if m.name == "Finished"] == [16, 16]
+
+
+def test_comparing_several_files_at_once_gives_each_its_own_comparison_in_order(tshark, server_cert, client_cert,
+                                                                                 ca, other_ca, tmp_path):
+    traces = [_capture(version, case, server_cert, client_cert, ca, other_ca)
+              for version, case in (("1.3", "mutual"), ("1.2", "tls"), ("1.3", "client not trusted"))]
+    paths = [trace.write_pcapng(tmp_path / f"capture-{n}.pcapng") for n, trace in enumerate(traces)]
+    together = compare_all_with_tshark(zip(traces, paths))
+    assert [c.tshark for c in together] == [compare_with_tshark(t, p).tshark for t, p in zip(traces, paths)]
+    assert [c.agree for c in together] == [True, True, True]
+    assert ("client", "Certificate") in [(m.sender, m.name) for m in together[0].tshark]
+    assert together[2].tshark[-1].name == "unknown ca" and len(together[1].tshark) != len(together[0].tshark)
+    with pytest.raises(UsageError, match="tshark cannot read it"):
+        compare_all_with_tshark([(traces[0], paths[0]), (traces[1], tmp_path)])
 
 
 def test_without_the_secrets_block_tshark_sees_only_the_clear_messages(tshark, trace13, tmp_path):

@@ -11,8 +11,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
@@ -24,7 +26,8 @@ from mtlslib.wire.pcapng import TcpEndpoints
 
 from .capture import HandshakeTrace
 
-__all__ = ["Dissected", "TsharkComparison", "compare_with_tshark", "tshark_messages", "tshark_path", "wire_messages"]
+__all__ = ["Dissected", "TsharkComparison", "compare_all_with_tshark", "compare_with_tshark", "tshark_messages", "tshark_path",
+           "wire_messages"]
 
 FINISHED, ALERT = 20, 21  # a handshake type, a record content type
 TSHARK_TIMEOUT = 60  # seconds: a handshake's file takes well under one
@@ -139,8 +142,17 @@ def _same(ours: Dissected, theirs: Dissected) -> bool:
 
 def compare_with_tshark(trace: HandshakeTrace, path: str | Path) -> TsharkComparison:
     """Dissect ``path`` (the pcapng file of ``trace``) with tshark, and set its messages beside mtlslib.wire's."""
-    wire = wire_messages(trace)
+    return compare_all_with_tshark([(trace, path)])[0]
+
+
+def compare_all_with_tshark(captures: Iterable[tuple[HandshakeTrace, str | Path]]) -> list[TsharkComparison]:
+    """:func:`compare_with_tshark` for each (trace, file) pair, in order, with the tshark processes
+    run side by side: each spends most of its time starting up."""
+    captures = list(captures)
     if tshark_path() is None:
-        return TsharkComparison(wire, None)
-    server_port = trace.ports[1] if trace.ports else TcpEndpoints().server_port
-    return TsharkComparison(wire, tshark_messages(path, server_port))
+        return [TsharkComparison(wire_messages(trace), None) for trace, _ in captures]
+    with ThreadPoolExecutor(max_workers=max(1, len(captures))) as pool:
+        dissections = [pool.submit(tshark_messages, path, trace.ports[1] if trace.ports else TcpEndpoints().server_port)
+                       for trace, path in captures]
+        return [TsharkComparison(wire_messages(trace), dissected.result())
+                for (trace, _), dissected in zip(captures, dissections)]
