@@ -14,8 +14,14 @@ NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval-sani
 
 .PHONY: setup test-setup lab lab-teacher grade-setup test test-newer notebooks student html bench load images clean
 
+# The course is installed editable, so its bytecode is written on first import, unless the machine
+# switches that off (PYTHONDONTWRITEBYTECODE, as some CI images do) and every kernel compiles mtlslib
+# again: compile what changed, once, here.
+COMPILE := $(BIN)/python -m compileall -q mtlslib
+
 setup: $(STAMP)
 	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
+	@$(COMPILE)
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; this $(PYTHON) is " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
@@ -27,6 +33,7 @@ $(STAMP): requirements.txt pyproject.toml
 # The test and benchmark tools (pytest, nbval, Playwright, nbgrader, ...), on top of the course.
 test-setup: $(TEST_STAMP)
 	@$(BIN)/python -m mtlslib.course.environment --ensure-dot
+	@$(COMPILE)
 
 # nbgrader switches on its JupyterLab menus and server extensions wherever it is installed; the course's
 # JupyterLab (students', the browser tests) runs without them, and nbgrader's commands need none of them.
@@ -103,4 +110,5 @@ load: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	find mtlslib tests benchmarks -name __pycache__ -type d -prune -exec rm -rf {} +
 	@test ! -d student || echo "kept student/: it holds students' work (delete it yourself if you mean to)"
