@@ -11,7 +11,8 @@ schedule -- are usable on their own, one idea per module:
   key-exchange group the server chose (:func:`negotiated_group`).
 """
 
-from .conversation import Check, Conversation, ConversationDecoder, WireMessage, decode_conversation, negotiated_group
+from .conversation import Conversation, ConversationDecoder, WireMessage, decode_conversation, negotiated_group
+from .keyschedule import Check
 from .messages import parse_handshake
 from .records import Record, RecordBuffer, read_records
 

@@ -19,6 +19,7 @@ from ..errors import DecodeError, UsageError
 from .alerts import Alert, parse_alert
 from .constants import GROUPS, name_of
 from .keyschedule import (
+    Check,
     CipherSuite,
     RecordProtection,
     certificate_verify_content,
@@ -26,7 +27,6 @@ from .keyschedule import (
     parse_keylog,
     tls13_suite,
     transcript_hash,
-    verify_signature,
 )
 from .messages import (
     Certificate,
@@ -138,18 +138,6 @@ class WireMessage(Shown):
     def __str__(self) -> str:
         state = "encrypted" if self.encrypted else "clear    "
         return f"{self.arrow}  {self.name:<20} {self.size:>5} B  {state}  {self.payload}"
-
-
-@dataclass(frozen=True)
-class Check(Shown):
-    """One cryptographic proof recomputed from the capture."""
-
-    what: str
-    ok: bool
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{'PASS' if self.ok else 'FAIL'}  {self.what}: {self.detail}"
 
 
 @dataclass
@@ -306,8 +294,7 @@ class ConversationDecoder:
             if isinstance(message, (CertificateVerify, Finished)) and self._tls13:
                 self._check(direction.sender, message)
             elif self._tls12 is not None and not self._tls13:
-                checks = self._tls12.observe(direction.sender, message, self._transcript)
-                conversation.checks.extend(Check(*check) for check in checks)
+                conversation.checks.extend(self._tls12.observe(direction.sender, message, self._transcript))
             self._transcript.append(message.raw)
         if isinstance(message, Certificate):
             self._certificates[direction.sender] = message
@@ -347,22 +334,19 @@ class ConversationDecoder:
         if isinstance(message, Finished):
             expected = finished_verify_data(self._secrets[f"{sender.upper()}_HANDSHAKE_TRAFFIC_SECRET"],
                                             transcript, suite)
-            ok = expected == message.verify_data
-            detail = (f"HMAC-{suite.hash_name.upper()} over the transcript of {count} messages "
-                      f"{'matches' if ok else 'DOES NOT match'} verify_data")
-            self.conversation.checks.append(Check(f"{sender} Finished", ok, detail))
+            self.conversation.checks.append(Check.mac(
+                f"{sender} Finished", expected, message.verify_data,
+                f"HMAC-{suite.hash_name.upper()} over the transcript of {count} messages", "verify_data"))
         else:
             certificate = self._certificates.get(sender)
             if isinstance(certificate, CompressedCertificate) and not certificate.certificates:
                 return  # compressed with an algorithm this Python lacks: the message line says which
             if certificate is None or not certificate.certificates:
                 raise DecodeError(f"{sender} CertificateVerify without a certificate before it")
-            leaf = certificate.parsed()[0]
-            ok = verify_signature(leaf, message.scheme, message.signature,
-                                  certificate_verify_content(transcript, sender))
-            detail = (f"{message.scheme_name} signature over the transcript of {count} messages "
-                      f"{'verifies' if ok else 'DOES NOT verify'} with the key of {leaf.subject.rfc4514_string()}")
-            self.conversation.checks.append(Check(f"{sender} CertificateVerify", ok, detail))
+            self.conversation.checks.append(Check.signature(
+                f"{sender} CertificateVerify", certificate.parsed()[0], message.scheme, message.signature,
+                certificate_verify_content(transcript, sender),
+                f"{message.scheme_name} signature over the transcript of {count} messages"))
 
 
 def decode_conversation(chunks: Iterable[tuple[str, bytes]], keylog: str | None = None, *, server_key=None,
@@ -375,5 +359,5 @@ def decode_conversation(chunks: Iterable[tuple[str, bytes]], keylog: str | None 
     return decoder.close()
 
 
-__all__ = ["ApplicationData", "ChangeCipherSpec", "Check", "Conversation", "ConversationDecoder", "OpaqueRecord",
+__all__ = ["ApplicationData", "ChangeCipherSpec", "Conversation", "ConversationDecoder", "OpaqueRecord",
            "WireMessage", "decode_conversation", "negotiated_group"]

@@ -3,7 +3,8 @@
 A key log (the NSS format OpenSSL writes through ``SSLContext.keylog_filename``) gives the traffic
 secrets; from them this module derives each direction's AEAD key and IV, opens records, and
 recomputes the Finished MACs and the CertificateVerify signed content, so that a student can
-check each proof by hand.
+check each proof by hand. A proof checked is a :class:`Check`, worded the same way whichever
+proof it is (TLS 1.3's, TLS 1.2's, a PSK binder).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
+from ..display import Shown
 from ..errors import DecodeError, DecryptError
 from .constants import CIPHER_SUITES, SIGNATURE_SCHEMES, name_of
 from .records import Record
@@ -184,6 +186,34 @@ def verify_signature(certificate: x509.Certificate, scheme: int, signature: byte
     except InvalidSignature:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Check(Shown):
+    """One cryptographic proof recomputed from the capture and compared with what was sent: a
+    Finished MAC, a PSK binder, a CertificateVerify or ServerKeyExchange signature."""
+
+    what: str
+    ok: bool
+    detail: str
+
+    @classmethod
+    def mac(cls, what: str, computed: bytes, sent: bytes, how: str, sent_as: str) -> Check:
+        """Whether the MAC recomputed as ``how`` is the one sent as ``sent_as``."""
+        ok = hmac.compare_digest(computed, sent)
+        return cls(what, ok, f"{how} {'matches' if ok else 'DOES NOT match'} {sent_as}")
+
+    @classmethod
+    def signature(cls, what: str, certificate: x509.Certificate, scheme: int, signature: bytes, content: bytes,
+                  how: str) -> Check:
+        """Whether ``signature`` (``how``: what it is and what it covers) over ``content`` verifies
+        with the key of ``certificate``."""
+        ok = verify_signature(certificate, scheme, signature, content)
+        return cls(what, ok, f"{how} {'verifies' if ok else 'DOES NOT verify'} with the key of "
+                             f"{certificate.subject.rfc4514_string()}")
+
+    def __str__(self) -> str:
+        return f"{'PASS' if self.ok else 'FAIL'}  {self.what}: {self.detail}"
 
 
 def parse_keylog(text: str) -> dict[bytes, dict[str, bytes]]:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from ..errors import DecodeError, DecryptError
 from .keyschedule import (
     TLS13_SUITES,
+    Check,
     CipherSuite,
     OpenedRecord,
     RecordProtection,
@@ -34,9 +35,6 @@ from .keyschedule import (
 from .messages import ClientHello, EncryptedExtensions, NewSessionTicket, ServerHello
 from .reader import Reader
 from .records import Record
-
-if TYPE_CHECKING:
-    from .conversation import Check
 
 __all__ = ["EarlyDataProtection", "KeySchedule", "OfferedPsk", "binder_key", "check_binders", "derive_secret",
            "early_data_offered", "hkdf_extract", "key_schedule", "max_early_data_size", "offered_psk",
@@ -169,19 +167,15 @@ def check_binders(hello: ClientHello, psks: Sequence[bytes], suite: CipherSuite,
                   earlier: Sequence[bytes] = ()) -> list[Check]:
     """Recompute each binder of ``hello`` from the PSK of the same identity; ``earlier`` are the
     messages before it (a first ClientHello and HelloRetryRequest)."""
-    # The decoder's result type, imported here because the decoder imports this module.
-    from .conversation import Check
-
     offer = offered_psk(hello)
     if offer is None or len(psks) != len(offer.binders):
         raise DecodeError("give one PSK for each identity the ClientHello offers")
     transcript = [*earlier, truncated_client_hello(hello)]
     checks = []
     for index, (psk, sent) in enumerate(zip(psks, offer.binders)):
-        ok = hmac.compare_digest(psk_binder(psk, transcript, suite), sent)
-        detail = (f"HMAC-{suite.hash_name.upper()} over the ClientHello without its binders "
-                  f"{'matches' if ok else 'DOES NOT match'} the binder sent")
-        checks.append(Check(f"client binder {index}", ok, detail))
+        checks.append(Check.mac(f"client binder {index}", psk_binder(psk, transcript, suite), sent,
+                                f"HMAC-{suite.hash_name.upper()} over the ClientHello without its binders",
+                                "the binder sent"))
     return checks
 
 

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat,
 from ..display import Shown
 from ..errors import DecodeError, DecryptError, UsageError
 from .constants import CIPHER_SUITES, name_of
-from .keyschedule import OpenedRecord, record_nonce, supported_suite, verify_signature
+from .keyschedule import Check, OpenedRecord, record_nonce, supported_suite
 from .messages import (
     Certificate,
     CertificateVerify,
@@ -241,7 +241,7 @@ class Tls12Secrets(Shown):
 class Tls12Session:
     """What a TLS 1.2 decoder needs to remember, fed every handshake message in order.
 
-    ``observe`` returns the proofs it could check as ``(what, ok, detail)``; ``protection(sender)``
+    ``observe`` returns the proofs it could check, as :class:`Check` rows; ``protection(sender)``
     is called at the sender's ChangeCipherSpec and returns the opener of its records.
     """
 
@@ -259,7 +259,7 @@ class Tls12Session:
     def suite(self) -> Tls12Suite:
         return tls12_suite(self.server_hello.cipher_suite)
 
-    def observe(self, sender: str, message: HandshakeMessage, transcript: list[bytes]) -> list[tuple[str, bool, str]]:
+    def observe(self, sender: str, message: HandshakeMessage, transcript: list[bytes]) -> list[Check]:
         """``transcript``: the handshake messages before ``message``."""
         if isinstance(message, ClientHello):
             self.client_hello = message
@@ -280,17 +280,13 @@ class Tls12Session:
                                           b"".join(transcript), f"the {len(transcript)} handshake messages before it")]
         elif isinstance(message, Finished) and self.secrets is not None:
             expected = finished_verify_data(self.secrets.master, sender, transcript, self.suite.hash_name)
-            ok = hmac.compare_digest(expected, message.verify_data)
-            return [(f"{sender} Finished", ok, f"PRF-{self.suite.hash_name.upper()}(master, \"{sender} finished\", "
-                                               f"hash of {len(transcript)} messages) "
-                                               f"{'matches' if ok else 'DOES NOT match'} verify_data")]
+            return [Check.mac(f"{sender} Finished", expected, message.verify_data,
+                              f"PRF-{self.suite.hash_name.upper()}(master, \"{sender} finished\", "
+                              f"hash of {len(transcript)} messages)", "verify_data")]
         return []
 
     def _signature_check(self, what, sender, scheme, signature, signed, over):
-        certificate = self._certificates[sender]
-        ok = verify_signature(certificate, scheme, signature, signed)
-        return (what, ok, f"signature over {over} {'verifies' if ok else 'DOES NOT verify'} with the key of "
-                          f"{certificate.subject.rfc4514_string()}")
+        return Check.signature(what, self._certificates[sender], scheme, signature, signed, f"signature over {over}")
 
     def protection(self, sender: str) -> RecordProtection12 | None:
         if self.secrets is None:
