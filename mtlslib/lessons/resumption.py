@@ -11,8 +11,6 @@ session on another client context) and the session the client kept.
 from __future__ import annotations
 
 import ssl
-import statistics
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +23,7 @@ from mtlslib.wire import Conversation, decode_conversation, parse_handshake, rea
 from mtlslib.wire.keyschedule import TLS13_SUITES
 from mtlslib.wire.resumption import KeySchedule, key_schedule
 
+from .measure import median_us
 from .rfc8448 import RECORDS, value
 
 __all__ = ["Exchange", "MemoryPair", "connect_in_memory", "median_handshake_ms", "rfc8448_resumed"]
@@ -123,15 +122,14 @@ def median_handshake_ms(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, 
     """The median time, in milliseconds, of one handshake between the two contexts over memory
     buffers (both sides' work, no network), full or resumed from one session kept from the start."""
     session = connect_in_memory(server_ctx, client_ctx).session if resume else None
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
+
+    def handshake() -> None:
         pair = MemoryPair(server_ctx, client_ctx, session, "localhost")
         pair.handshake()
-        times.append(time.perf_counter() - started)
         if resume and not pair.server.session_reused:
             raise ssl.SSLError("the server did not resume the session")  # pragma: no cover
-    return statistics.median(times) * 1000
+
+    return median_us(handshake, rounds) / 1000
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,11 @@ from functools import partial
 from typing import Callable, Iterable, Sequence
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 from mtlslib.display import Shown
 from mtlslib.errors import UsageError
-from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate
+from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate, new_private_key
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     AcceptLoop,
@@ -289,14 +289,12 @@ def signature_costs(key_types: Sequence[str] = ("ecdsa-p256", "rsa-2048", "ed255
 
 
 def _signer(key_type: str):
+    key = new_private_key(key_type, None)
     if key_type.startswith("ecdsa"):
-        key = ec.generate_private_key({"ecdsa-p256": ec.SECP256R1(), "ecdsa-p384": ec.SECP384R1()}[key_type])
         algorithm = ec.ECDSA(hashes.SHA256() if key_type == "ecdsa-p256" else hashes.SHA384())
         return (lambda m: key.sign(m, algorithm)), (lambda s, m: key.public_key().verify(s, m, algorithm))
     if key_type == "ed25519":
-        key = ed25519.Ed25519PrivateKey.generate()
         return key.sign, key.public_key().verify
-    key = rsa.generate_private_key(public_exponent=65537, key_size=int(key_type.split("-")[1]))
     pss = padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.DIGEST_LENGTH)  # TLS 1.3 allows RSA-PSS only
     return ((lambda m: key.sign(m, pss, hashes.SHA256())),
             (lambda s, m: key.public_key().verify(s, m, pss, hashes.SHA256())))
