@@ -226,3 +226,21 @@ def test_the_limbo_comparison_lists_every_disagreement_it_counts():
     text = str(compared)
     assert f"sides with the explainer in {sides} and with cryptography in " in " ".join(text.split())
     assert max(len(line) for line in text.splitlines()) <= 110
+
+
+def test_each_run_is_a_new_handshake_between_contexts_built_once():
+    scenario = SCENARIOS["mtls-valid"]
+    first, second = scenario.run(), scenario.run()
+    assert first.accepted and second.accepted
+    assert first.result is not second.result and first.result.client_saw is not second.result.client_saw
+    assert scenario.contexts is scenario.contexts and set(scenario.contexts) == {"server", "client"}
+    assert all(isinstance(context, ssl.SSLContext) for context in scenario.contexts.values())
+
+
+@pytest.mark.parametrize("name, role", [("rsa-1024", "server"), ("mtls-key-mismatch", "client")])
+def test_a_context_openssl_refuses_to_build_is_kept_as_its_error(name, role):
+    scenario = SCENARIOS[name]
+    assert [r for r, context in scenario.contexts.items() if isinstance(context, ssl.SSLError)] == [role]
+    for _ in range(2):  # refused to load each time, with OpenSSL's reason
+        outcome = scenario.run()
+        assert (outcome.accepted, outcome.stage, outcome.refused_by) == (False, "load", role)

@@ -186,21 +186,27 @@ class Scenario:
     def setup(self) -> Setup:
         return self.build()
 
-    def run(self, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
-        """Build both contexts and run one real handshake and request on 127.0.0.1."""
-        setup = self.setup
-        for role, make in (("server", setup.server), ("client", setup.client)):
+    @cached_property
+    def contexts(self) -> dict[str, ssl.SSLContext | ssl.SSLError]:
+        """Each side's context, by role, built once (a context serves any number of connections),
+        or the error with which OpenSSL refused to build it."""
+        built: dict[str, ssl.SSLContext | ssl.SSLError] = {}
+        for role, make in (("server", self.setup.server), ("client", self.setup.client)):
             try:
-                context = make()
+                built[role] = make()
             except ssl.SSLError as error:
-                text = error_text(error)
+                built[role] = error
+        return built
+
+    def run(self, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+        """Run one real handshake and request on 127.0.0.1 between the two contexts."""
+        for role, context in self.contexts.items():
+            if isinstance(context, ssl.SSLError):
+                text = error_text(context)
                 return Outcome(False, role, "load", _reason(text), text, None)
-            if role == "server":
-                server_context = context
-            else:
-                client_context = context
-        result, reply = exchange(server_context, client_context, server_hostname=setup.server_hostname,
-                                 handler=setup.handler, timeout=timeout)
+        result, reply = exchange(self.contexts["server"], self.contexts["client"],
+                                 server_hostname=self.setup.server_hostname, handler=self.setup.handler,
+                                 timeout=timeout)
         return _outcome(result, reply)
 
     def explain(self, **overrides) -> Explanation | None:
@@ -210,8 +216,10 @@ class Scenario:
         setup = self.setup
         if setup.presented is None:
             return None
-        verifier = setup.client if self.side == "server" else setup.server
-        settings = Settings.of_context(verifier(), **overrides)
+        verifier = self.contexts["client" if self.side == "server" else "server"]
+        if isinstance(verifier, ssl.SSLError):
+            raise verifier
+        settings = Settings.of_context(verifier, **overrides)
         name = setup.server_hostname if self.side == "server" else None
         return explain(list(setup.presented), list(setup.trust), purpose=self.side, name=name, crls=setup.crls,
                        settings=settings)
