@@ -56,9 +56,21 @@ _SMALL_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59,
 # Above it, fixed bases can be fooled by a composite built on purpose, but not by a published prime or
 # by a candidate drawn from a hash; 8 bases keep a 2048-bit check under a quarter of a second.
 _DETERMINISTIC_BELOW = 3_317_044_064_679_887_385_961_981
-# Seeded RSA candidates are first sieved by the odd primes below 2000 (one gcd), which rejects most
-# composites before the slower Miller-Rabin rounds.
-_SIEVE = math.prod(p for p in range(3, 2000, 2) if all(p % d for d in range(3, int(p**0.5) + 1, 2)))
+
+
+@lru_cache(maxsize=1)
+def _sieves() -> tuple[int, int]:
+    """The products of the odd primes below 2000 and of the primes from 2000 to 65536. A seeded RSA
+    candidate (odd, 1024 bits or more) that shares a factor with either is composite. The first gcd
+    rejects 85% of candidates, the second about 31% of those left, each far faster than the
+    Miller-Rabin round that would otherwise reject them."""
+    sieve = bytearray([1]) * 65536
+    sieve[:2] = b"\0\0"
+    for n in range(2, 256):
+        if sieve[n]:
+            sieve[n * n::n] = bytes(len(range(n * n, 65536, n)))
+    return (math.prod(n for n in range(3, 2000, 2) if sieve[n]),
+            math.prod(n for n in range(2001, 65536, 2) if sieve[n]))
 
 
 def is_probable_prime(n: int) -> bool:
@@ -85,10 +97,12 @@ def is_probable_prime(n: int) -> bool:
 
 
 def _derived_prime(stream: SeedStream, bits: int, e: int) -> int:
+    small, larger = _sieves()
     for counter in range(1_000_000):
         candidate = stream.child(f"candidate {counter}").integer(bits)
         candidate |= (3 << (bits - 2)) | 1  # top two bits set: p*q has exactly 2*bits bits
-        if (candidate - 1) % e and math.gcd(candidate, _SIEVE) == 1 and is_probable_prime(candidate):
+        if ((candidate - 1) % e and math.gcd(candidate, small) == 1 and math.gcd(candidate, larger) == 1
+                and is_probable_prime(candidate)):
             return candidate
     raise AssertionError("no prime found")  # pragma: no cover - probability ~0
 
