@@ -90,3 +90,23 @@ def test_the_readme_lists_every_chapter_with_the_course_map_s_time(monkeypatch):
     rows = dict(re.findall(r"^\| `(\d\d_\w+)` \| .+ \| ~(\d+) min \|$", readme, flags=re.MULTILINE))
     expected = {c.notebook.removesuffix(".ipynb"): str(c.minutes) for c in chapters("notebooks")}
     assert rows == expected
+
+
+def test_the_sanitizer_turns_every_stored_picture_into_a_placeholder_first():
+    # nbval runs every pattern over every output, the PNG and SVG pictures too (it compares neither): the
+    # placeholder patterns come first, so that the others scan a few words instead of 100 KB of base64.
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((NOTEBOOKS / "nbval-sanitize.cfg").read_text(encoding="utf-8"))
+    assert [replace for _, replace in patterns[:2]] == ["<PNG picture>", "<svg picture>"]
+    pictures = 0
+    for name in CHAPTERS:
+        for cell in _cells(name):
+            for output in cell.get("outputs", []):
+                for kind in ("image/png", "image/svg+xml"):
+                    if kind in output.get("data", {}):
+                        text, pictures = "".join(output["data"][kind]), pictures + 1
+                        for regex, replace in patterns[:2]:
+                            text = re.sub(regex, replace, text)
+                        assert text in ("<PNG picture>", "<svg picture>"), f"{name}: {kind} left as {text[:60]!r}"
+    assert pictures >= 10
