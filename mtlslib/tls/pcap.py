@@ -26,8 +26,8 @@ from mtlslib.wire.pcapng import TcpEndpoints
 
 from .capture import HandshakeTrace
 
-__all__ = ["Dissected", "TsharkComparison", "compare_all_with_tshark", "compare_with_tshark", "tshark_messages", "tshark_path",
-           "wire_messages"]
+__all__ = ["Dissected", "TsharkComparison", "compare_all_with_tshark", "compare_with_tshark", "tshark_messages",
+           "tshark_path", "wire_messages"]
 
 FINISHED, ALERT = 20, 21  # a handshake type, a record content type
 TSHARK_TIMEOUT = 60  # seconds: a handshake's file takes well under one
