@@ -7,6 +7,7 @@ import io
 import subprocess
 import sys
 import math
+import re
 
 import matplotlib.pyplot as plt
 import pytest
@@ -130,3 +131,10 @@ def test_the_figures_need_no_pyplot_and_show_as_one_png(tmp_path):
               "print('matplotlib.pyplot' in sys.modules, sorted(data), sorted(metadata['image/png']))\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.split("\n")[0] == "False ['image/png'] ['alt']", done.stderr
+
+
+def test_the_log_axis_labels_powers_of_ten_as_plain_text():
+    figure = discrete_log_figure(_measurements("brute force", 1.0), extend_to=48)
+    _renders(figure)  # the tick labels are chosen when the figure is drawn
+    labels = [label.get_text() for label in figure.axes[0].get_yticklabels() if label.get_text()]
+    assert labels and all(re.fullmatch(r"10\^-?\d+", text) for text in labels), labels
