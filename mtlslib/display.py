@@ -12,6 +12,7 @@ import functools
 import html
 import io
 import re
+import sys
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -244,10 +245,27 @@ def new_figure(width: float, height: float):
 
 class _Described:
     def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
-        # Drawn as laid out (every figure of the course lays itself out): pyplot's inline backend
-        # would draw it twice, to crop it. Where that backend is active (a reader imported pyplot),
-        # IPython prefers its PNG to this one, and the picture is the same.
+        metadata = {"image/png": {"alt": describe_figure(self)}}
+        if ((include is not None and "image/png" not in include) or (exclude is not None and "image/png" in exclude)
+                or _png_formatter_registered(self)):
+            return {}, metadata
+        # Drawn as laid out (every figure of the course lays itself out), once: pyplot's inline
+        # backend draws a figure twice, to crop it.
         buffer = io.BytesIO()
         self.savefig(buffer, format="png")
-        return ({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")},
-                {"image/png": {"alt": describe_figure(self)}})
+        return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")}, metadata
+
+
+def _png_formatter_registered(figure) -> bool:
+    """Whether IPython has its own PNG formatter for ``figure``: pyplot's inline backend registers
+    one when a reader imports pyplot, and IPython then uses it (a cropped picture) whatever this
+    bundle holds, so drawing here would be wasted."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return False
+    try:
+        shell.display_formatter.formatters["image/png"].lookup(figure)
+    except KeyError:
+        return False
+    return True

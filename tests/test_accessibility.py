@@ -91,6 +91,9 @@ def test_a_figure_is_described_by_its_titles_axes_categories_and_series():
     # The PNG it draws itself, at the size it was given (8 x 3 inches at 100 dots per inch).
     png = base64.b64decode(data["image/png"])
     assert png.startswith(b"\x89PNG") and struct.unpack(">II", png[16:24]) == (800, 300)
+    # A frontend that leaves the PNG out gets only the text alternative, and nothing is drawn.
+    for asked in ({"include": {"text/plain"}}, {"exclude": {"image/png"}}):
+        assert figure._repr_mimebundle_(**asked) == ({}, metadata)
 
 
 # --- axe-core on every page ---------------------------------------------------------------------------

@@ -4,10 +4,10 @@ the group law's points on the real curve, every point of the curve modulo p."""
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import math
 import re
+import subprocess
+import sys
 
 import matplotlib.pyplot as plt
 import pytest
@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from mtlslib.insecure.toy_dh import CurvePoint, Measurement, ToyCurve, attack_costs, fit_growth
 from mtlslib.insecure.toy_dh.figures import (
     FigureError,
+    _power_of_ten,
     _real_sum,
     curve_over_field_figure,
     curve_over_reals_figure,
@@ -122,7 +123,7 @@ def test_curve_over_field_refuses_a_point_off_the_curve():
         curve_over_field_figure(CURVE, CurvePoint(5, 2))
 
 
-def test_the_figures_need_no_pyplot_and_show_as_one_png(tmp_path):
+def test_the_figures_need_no_pyplot_and_show_as_one_png():
     # Without pyplot, Jupyter's inline backend never starts: the figure draws its PNG once itself.
     script = ("import sys\nfrom mtlslib.insecure.toy_dh import ToyCurve\n"
               "from mtlslib.insecure.toy_dh.figures import curve_over_reals_figure\n"
@@ -138,3 +139,5 @@ def test_the_log_axis_labels_powers_of_ten_as_plain_text():
     _renders(figure)  # the tick labels are chosen when the figure is drawn
     labels = [label.get_text() for label in figure.axes[0].get_yticklabels() if label.get_text()]
     assert labels and all(re.fullmatch(r"10\^-?\d+", text) for text in labels), labels
+    values = (1e-6, 1.0, 1e12, 2e3, 0.0)
+    assert [_power_of_ten(value, None) for value in values] == ["10^-6", "10^0", "10^12", "2000", "0"]

@@ -23,7 +23,7 @@ from mtlslib.wire import Conversation, decode_conversation, parse_handshake, rea
 from mtlslib.wire.keyschedule import TLS13_SUITES
 from mtlslib.wire.resumption import KeySchedule, key_schedule
 
-from .measure import median_us
+from .measure.timing import median_us
 from .rfc8448 import RECORDS, value
 
 __all__ = ["Exchange", "MemoryPair", "connect_in_memory", "median_handshake_ms", "rfc8448_resumed"]

@@ -54,9 +54,11 @@ class SeedStream:
 _SMALL_PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97)
 # Miller-Rabin with the first 13 primes as bases is exact below this bound (Sorenson and Webster).
 # Above it, fixed bases can be fooled by a composite built on purpose, but not by a candidate drawn
-# from a hash (a prime always passes). On random numbers of 1024 bits or more, 4 rounds leave an
-# error below 2^-100 (FIPS 186-5, Table B.1, for RSA primes p and q of 1024 bits); smaller ones get 8.
+# from a hash (a prime always passes). From 1024 bits on, 4 rounds: the count FIPS 186-5 (Table B.1)
+# gives for random 1024-bit RSA primes, for an error below 2^-100 with random bases; smaller numbers
+# get 8.
 _DETERMINISTIC_BELOW = 3_317_044_064_679_887_385_961_981
+_EXACT_BASES, _SMALL_NUMBER_ROUNDS, _LARGE_NUMBER_ROUNDS, _LARGE_NUMBER_BITS = 13, 8, 4, 1024
 
 
 @lru_cache(maxsize=1)
@@ -74,6 +76,12 @@ def _sieves() -> tuple[int, int]:
             math.prod(n for n in range(2001, 65536, 2) if sieve[n]))
 
 
+def _miller_rabin_rounds(n: int) -> int:
+    if n < _DETERMINISTIC_BELOW:
+        return _EXACT_BASES
+    return _SMALL_NUMBER_ROUNDS if n.bit_length() < _LARGE_NUMBER_BITS else _LARGE_NUMBER_ROUNDS
+
+
 def is_probable_prime(n: int) -> bool:
     """Whether ``n`` is prime (Miller-Rabin: exact below 3.3e24, a strong test above)."""
     if n < 2:
@@ -84,7 +92,7 @@ def is_probable_prime(n: int) -> bool:
     d, s = n - 1, 0
     while d % 2 == 0:
         d, s = d // 2, s + 1
-    for base in _SMALL_PRIMES[:13 if n < _DETERMINISTIC_BELOW else 8 if n.bit_length() < 1024 else 4]:
+    for base in _SMALL_PRIMES[:_miller_rabin_rounds(n)]:
         x = pow(base, d, n)
         if x in (1, n - 1):
             continue

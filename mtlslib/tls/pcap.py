@@ -8,6 +8,7 @@ tshark is optional: :func:`tshark_path` is ``None`` where it is not installed, a
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
@@ -151,7 +152,7 @@ def compare_all_with_tshark(captures: Iterable[tuple[HandshakeTrace, str | Path]
     captures = list(captures)
     if tshark_path() is None:
         return [TsharkComparison(wire_messages(trace), None) for trace, _ in captures]
-    with ThreadPoolExecutor(max_workers=max(1, len(captures))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(captures), os.cpu_count() or 1))) as pool:
         dissections = [pool.submit(tshark_messages, path, trace.ports[1] if trace.ports else TcpEndpoints().server_port)
                        for trace, path in captures]
         return [TsharkComparison(wire_messages(trace), dissected.result())

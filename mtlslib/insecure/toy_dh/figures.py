@@ -59,7 +59,7 @@ def discrete_log_figure(*series: Sequence[Measurement], extend_to: int = 64,
     left.set_yscale("log")
     # Powers of ten written as the right panel writes them: matplotlib's default typesets each
     # label as mathtext, which costs more than drawing the rest of the figure.
-    left.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"10^{round(math.log10(value))}"))
+    left.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
     left.yaxis.set_minor_formatter(NullFormatter())
     left.set_xlabel("size of the prime p (bits)")
     left.set_ylabel("seconds to find the secret (worst case)")
@@ -87,6 +87,13 @@ def discrete_log_figure(*series: Sequence[Measurement], extend_to: int = 64,
                            va="center", fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def _power_of_ten(value: float, _position) -> str:
+    """A log axis's tick label: ``10^k`` for a power of ten, the number itself otherwise."""
+    if value > 0 and math.isclose(math.log10(value), round(math.log10(value))):
+        return f"10^{round(math.log10(value))}"
+    return f"{value:g}"
 
 
 # --- elliptic curves ----------------------------------------------------------------------------

@@ -186,39 +186,42 @@ class Scenario:
     def setup(self) -> Setup:
         return self.build()
 
-    @cached_property
-    def contexts(self) -> dict[str, ssl.SSLContext | ssl.SSLError]:
-        """Each side's context, by role, built once (a context serves any number of connections),
-        or the error with which OpenSSL refused to build it."""
-        built: dict[str, ssl.SSLContext | ssl.SSLError] = {}
-        for role, make in (("server", self.setup.server), ("client", self.setup.client)):
+    def context(self, role: str) -> ssl.SSLContext | ssl.SSLError:
+        """The context of ``role`` ("server" or "client"), built on first use and kept (a context
+        serves any number of connections, one at a time here), or the error with which OpenSSL
+        refused to build it."""
+        built = self.__dict__.setdefault("_contexts", {})  # frozen: kept as cached_property keeps its value
+        if role not in built:
+            make = self.setup.server if role == "server" else self.setup.client
             try:
                 built[role] = make()
             except ssl.SSLError as error:
                 built[role] = error
-        return built
+        return built[role]
 
     def run(self, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
-        """Run one real handshake and request on 127.0.0.1 between the two contexts."""
-        for role, context in self.contexts.items():
+        """Run one real handshake and request on 127.0.0.1 between the two sides' contexts."""
+        for role in ("server", "client"):
+            context = self.context(role)
             if isinstance(context, ssl.SSLError):
                 text = error_text(context)
                 return Outcome(False, role, "load", _reason(text), text, None)
-        result, reply = exchange(self.contexts["server"], self.contexts["client"],
+        result, reply = exchange(self.context("server"), self.context("client"),
                                  server_hostname=self.setup.server_hostname, handler=self.setup.handler,
                                  timeout=timeout)
         return _outcome(result, reply)
 
     def explain(self, **overrides) -> Explanation | None:
         """The explainer's table for what the verifying side received, with that side's settings
-        (None when nothing was presented, or a side refused to load its certificate for a reason
-        that is not the certificate's)."""
+        (None when nothing was presented; OpenSSL's error when the verifying side's own context
+        cannot be built)."""
         setup = self.setup
         if setup.presented is None:
             return None
-        verifier = self.contexts["client" if self.side == "server" else "server"]
+        role = "client" if self.side == "server" else "server"
+        verifier = self.context(role)
         if isinstance(verifier, ssl.SSLError):
-            raise verifier
+            verifier = (setup.client if role == "client" else setup.server)()  # OpenSSL's error, raised afresh
         settings = Settings.of_context(verifier, **overrides)
         name = setup.server_hostname if self.side == "server" else None
         return explain(list(setup.presented), list(setup.trust), purpose=self.side, name=name, crls=setup.crls,
