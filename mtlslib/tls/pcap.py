@@ -150,10 +150,13 @@ def compare_all_with_tshark(captures: Iterable[tuple[HandshakeTrace, str | Path]
     """:func:`compare_with_tshark` for each (trace, file) pair, in order, with the tshark processes
     run side by side: each spends most of its time starting up."""
     captures = list(captures)
-    if tshark_path() is None:
-        return [TsharkComparison(wire_messages(trace), None) for trace, _ in captures]
-    with ThreadPoolExecutor(max_workers=max(1, min(len(captures), os.cpu_count() or 1))) as pool:
-        dissections = [pool.submit(tshark_messages, path, trace.ports[1] if trace.ports else TcpEndpoints().server_port)
-                       for trace, path in captures]
-        return [TsharkComparison(wire_messages(trace), dissected.result())
-                for (trace, _), dissected in zip(captures, dissections)]
+    dissections: list[list[Dissected] | None] = [None] * len(captures)
+    if tshark_path() is not None:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(captures), os.cpu_count() or 1))) as pool:
+            running = [pool.submit(tshark_messages, path, _server_port(trace)) for trace, path in captures]
+            dissections = [dissection.result() for dissection in running]
+    return [TsharkComparison(wire_messages(trace), dissected) for (trace, _), dissected in zip(captures, dissections)]
+
+
+def _server_port(trace: HandshakeTrace) -> int:
+    return trace.ports[1] if trace.ports else TcpEndpoints().server_port

@@ -186,18 +186,23 @@ class Scenario:
     def setup(self) -> Setup:
         return self.build()
 
+    @cached_property
+    def _contexts(self) -> dict[str, ssl.SSLContext | ssl.SSLError]:
+        return {}
+
+    def _make_context(self, role: str) -> ssl.SSLContext:
+        return (self.setup.server if role == "server" else self.setup.client)()
+
     def context(self, role: str) -> ssl.SSLContext | ssl.SSLError:
         """The context of ``role`` ("server" or "client"), built on first use and kept (a context
         serves any number of connections, one at a time here), or the error with which OpenSSL
         refused to build it."""
-        built = self.__dict__.setdefault("_contexts", {})  # frozen: kept as cached_property keeps its value
-        if role not in built:
-            make = self.setup.server if role == "server" else self.setup.client
+        if role not in self._contexts:
             try:
-                built[role] = make()
+                self._contexts[role] = self._make_context(role)
             except ssl.SSLError as error:
-                built[role] = error
-        return built[role]
+                self._contexts[role] = error
+        return self._contexts[role]
 
     def run(self, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
         """Run one real handshake and request on 127.0.0.1 between the two sides' contexts."""
@@ -221,7 +226,7 @@ class Scenario:
         role = "client" if self.side == "server" else "server"
         verifier = self.context(role)
         if isinstance(verifier, ssl.SSLError):
-            verifier = (setup.client if role == "client" else setup.server)()  # OpenSSL's error, raised afresh
+            verifier = self._make_context(role)  # OpenSSL's error, raised afresh
         settings = Settings.of_context(verifier, **overrides)
         name = setup.server_hostname if self.side == "server" else None
         return explain(list(setup.presented), list(setup.trust), purpose=self.side, name=name, crls=setup.crls,
