@@ -187,29 +187,24 @@ class Scenario:
         return self.build()
 
     @cached_property
-    def _contexts(self) -> dict[str, ssl.SSLContext | ssl.SSLError]:
+    def _contexts(self) -> dict[str, ssl.SSLContext]:
         return {}
 
-    def _make_context(self, role: str) -> ssl.SSLContext:
-        return (self.setup.server if role == "server" else self.setup.client)()
-
-    def context(self, role: str) -> ssl.SSLContext | ssl.SSLError:
+    def context(self, role: str) -> ssl.SSLContext:
         """The context of ``role`` ("server" or "client"), built on first use and kept (a context
-        serves any number of connections, one at a time here), or the error with which OpenSSL
-        refused to build it."""
+        serves any number of connections, one at a time here). A context OpenSSL refuses to build
+        raises its ``ssl.SSLError`` each time: it is tried again, never kept."""
         if role not in self._contexts:
-            try:
-                self._contexts[role] = self._make_context(role)
-            except ssl.SSLError as error:
-                self._contexts[role] = error
+            self._contexts[role] = (self.setup.server if role == "server" else self.setup.client)()
         return self._contexts[role]
 
     def run(self, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
         """Run one real handshake and request on 127.0.0.1 between the two sides' contexts."""
         for role in ("server", "client"):
-            context = self.context(role)
-            if isinstance(context, ssl.SSLError):
-                text = error_text(context)
+            try:
+                self.context(role)
+            except ssl.SSLError as error:
+                text = error_text(error)
                 return Outcome(False, role, "load", _reason(text), text, None)
         result, reply = exchange(self.context("server"), self.context("client"),
                                  server_hostname=self.setup.server_hostname, handler=self.setup.handler,
@@ -223,10 +218,7 @@ class Scenario:
         setup = self.setup
         if setup.presented is None:
             return None
-        role = "client" if self.side == "server" else "server"
-        verifier = self.context(role)
-        if isinstance(verifier, ssl.SSLError):
-            verifier = self._make_context(role)  # OpenSSL's error, raised afresh
+        verifier = self.context("client" if self.side == "server" else "server")
         settings = Settings.of_context(verifier, **overrides)
         name = setup.server_hostname if self.side == "server" else None
         return explain(list(setup.presented), list(setup.trust), purpose=self.side, name=name, crls=setup.crls,
