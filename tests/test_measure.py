@@ -110,6 +110,29 @@ def test_latencies_are_one_row_per_connection_in_configuration_order():
     assert all(0 < s.seconds < 5 for s in samples)
 
 
+def test_latencies_time_with_the_heap_frozen_and_leave_it_as_they_found_it(monkeypatch):
+    import gc
+
+    seen = []
+    real_one_connection = measure.timing._one_connection
+
+    def spy(*args):
+        seen.append(gc.get_freeze_count())
+        return real_one_connection(*args)
+
+    monkeypatch.setattr(measure.timing, "_one_connection", spy)
+    measure.handshake_latencies((TLS13,), count=3, warmup=1)
+    assert seen[0] == 0 and all(count > 0 for count in seen[1:]), seen  # the warm-up unfrozen, the timed ones frozen
+    assert gc.get_freeze_count() == 0, "the heap was left frozen"
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        measure.handshake_latencies((TLS13,), count=1, warmup=0)
+        assert gc.get_freeze_count() >= frozen, "a caller's frozen heap was thawed"
+    finally:
+        gc.unfreeze()
+
+
 def test_latencies_need_a_positive_count_and_a_configuration():
     with pytest.raises(UsageError, match="count"):
         measure.handshake_latencies((TLS13,), count=0)

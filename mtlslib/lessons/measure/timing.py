@@ -19,6 +19,7 @@ import socket
 import ssl
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Iterable, Sequence
@@ -119,7 +120,10 @@ def handshake_latencies(configs: Sequence[HandshakeConfig] = DEFAULT_CONFIGS, *,
         raise UsageError(f"count must be a whole number of connections >= 1, not {count!r}")
     if not configs:
         raise UsageError("configs is empty: give at least one HandshakeConfig")
-    pki = {key_type: _timing_pki(key_type) for key_type in dict.fromkeys(c.key_type for c in configs)}
+    key_types = list(dict.fromkeys(c.key_type for c in configs))
+    # Made side by side: finding RSA primes, the slow part, runs outside the GIL.
+    with ThreadPoolExecutor(max_workers=len(key_types), thread_name_prefix="mtlslib-timing-pki") as pool:
+        pki = dict(zip(key_types, pool.map(_timing_pki, key_types)))
     servers: list[AcceptLoop] = []
     samples: list[LatencySample] = []
     try:
@@ -134,11 +138,19 @@ def handshake_latencies(configs: Sequence[HandshakeConfig] = DEFAULT_CONFIGS, *,
         for _ in range(warmup):
             for _config, address, client_ctx in targets:
                 _one_connection(address, client_ctx, timeout)
-        gc.collect()
-        for round_ in range(count):
-            shift = round_ % len(targets)
-            for config, address, client_ctx in targets[shift:] + targets[:shift]:
-                samples.append(LatencySample(config, round_, _one_connection(address, client_ctx, timeout)))
+        # Everything alive now is left out of the collections that run while timing, so none of them
+        # has to walk the notebook's whole heap (long enough to spoil a sample);
+        # cheaper than collecting it all first.
+        thaw = gc.get_freeze_count() == 0
+        gc.freeze()
+        try:
+            for round_ in range(count):
+                shift = round_ % len(targets)
+                for config, address, client_ctx in targets[shift:] + targets[:shift]:
+                    samples.append(LatencySample(config, round_, _one_connection(address, client_ctx, timeout)))
+        finally:
+            if thaw:
+                gc.unfreeze()
     finally:
         for server in servers:
             server.stop()
