@@ -18,7 +18,7 @@ from polling import wait_until
 
 from mtlslib.display import Shown
 from mtlslib.errors import HandshakeTimeout, MtlsLibError, NotLoopbackError, PurposeError, ServiceStateError, UsageError
-from mtlslib.pki import KEY_TYPES, CertificateAuthority
+from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate
 from mtlslib.tls import (
     DEFAULT_TIMEOUT,
     AcceptLoop,
@@ -162,6 +162,16 @@ def test_a_changed_certificate_is_not_served_from_the_context_cache(ca):
 
     assert good.ok
     assert not expired.ok and "certificate has expired" in expired.client_saw.error
+
+
+def test_a_certificate_paired_with_another_key_is_not_served_from_the_context_cache(ca):
+    server, stranger = ca.issue_server("localhost"), ca.issue_server("localhost")
+    assert handshake(server, trust=ca).ok
+    mismatched = IssuedCertificate(server.certificate, stranger.private_key, chain=server.chain)
+    with pytest.raises(ssl.SSLError, match="KEY_VALUES_MISMATCH"):
+        handshake(mismatched, trust=ca)
+    again = IssuedCertificate(server.certificate, server.private_key, chain=server.chain)  # equal content
+    assert handshake(again, trust=ca).ok
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
@@ -233,6 +234,32 @@ def test_comparing_several_files_at_once_gives_each_its_own_comparison_in_order(
     assert together[2].tshark[-1].name == "unknown ca" and len(together[1].tshark) != len(together[0].tshark)
     with pytest.raises(UsageError, match="tshark cannot read it"):
         compare_all_with_tshark([(traces[0], paths[0]), (traces[1], tmp_path)])
+
+
+def test_one_tshark_reads_several_files_unless_two_captures_share_their_ports(tshark, server_cert, client_cert, ca,
+                                                                           other_ca, tmp_path, monkeypatch):
+    traces = [_capture(version, case, server_cert, client_cert, ca, other_ca)
+              for version, case in (("1.3", "mutual"), ("1.2", "tls"), ("1.3", "server not trusted"))]
+    paths = [trace.write_pcapng(tmp_path / f"capture-{n}.pcapng") for n, trace in enumerate(traces)]
+    one_by_one = [compare_with_tshark(t, p).tshark for t, p in zip(traces, paths)]
+    runs = []
+    real_run = subprocess.run
+
+    def counting_run(command, *args, **kwargs):
+        runs.append(command)
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", counting_run)
+    assert [c.tshark for c in compare_all_with_tshark(zip(traces, paths))] == one_by_one
+    assert len(runs) == 1
+    # Written on the same (default) ports, two files would read as one TCP stream: one tshark each.
+    same_ports = [tmp_path / f"same-ports-{n}.pcapng" for n in range(2)]
+    for trace, path in zip(traces, same_ports):
+        path.write_bytes(pcapng_bytes(trace.chunks, keylog=trace.keylog))
+    runs.clear()
+    comparisons = compare_all_with_tshark((dataclasses.replace(t, ports=(50000, 443)), p)
+                                          for t, p in zip(traces, same_ports))
+    assert len(runs) == 2 and [c.agree for c in comparisons] == [True, True]
 
 
 def test_without_the_secrets_block_tshark_sees_only_the_clear_messages(tshark, trace13, tmp_path):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Generic, Hashable, TypeVar
 
 from mtlslib.errors import HandshakeTimeout, UsageError
-from mtlslib.pki import IssuedCertificate, Trust, trust_pem
+from mtlslib.pki import IssuedCertificate, Trust, trust_anchors
 
 from .contexts import TlsVersion, client_context, server_context, tls_version_name
 from .net import DEFAULT_TIMEOUT, LINGER, close_connection, dial, listen, wake_accept
@@ -111,8 +111,9 @@ class ContextCache(Generic[Companion]):
     loading keys and trust stores costs more than a handshake. Each context is kept with a
     ``companion`` made for it once (what its user attaches to it, or a lock that shares it out).
 
-    The key is the configuration's content (PEM bytes), so an equal certificate made again hits
-    the cache and a changed one never does. ``variant`` names a change ``adjust`` makes to a new
+    The key is the configuration's content: the certificates themselves (equal when their DER is)
+    and the private key object, so a certificate made again with the same key hits the cache and a
+    changed certificate or key never does. ``variant`` names a change ``adjust`` makes to a new
     context. The contexts never leave the module that owns the cache.
     """
 
@@ -127,9 +128,12 @@ class ContextCache(Generic[Companion]):
         """The context for ``role`` ("server" or "client") of a :meth:`~ConnectionSpec.resolved` spec."""
         certificate = spec.server if role == "server" else spec.client
         trust = spec.server_trust if role == "server" else spec.client_trust
-        material = (certificate.chain_pem, certificate.key_pem) if certificate is not None else None
-        key = (role, material, trust_pem(trust) if trust is not None else None, spec.mutual, spec.tls_version,
-               spec.check_purpose, spec.openssl_defaults, variant)
+        # cryptography's certificates compare (and hash) by their DER; a private key object by
+        # identity, which the key itself keeps alive, so a key loaded again makes a context anew.
+        material = ((certificate.certificate, certificate.chain, certificate.private_key)
+                    if certificate is not None else None)
+        key = (role, material, tuple(trust_anchors(trust)) if trust is not None else None, spec.mutual,
+               spec.tls_version, spec.check_purpose, spec.openssl_defaults, variant)
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)

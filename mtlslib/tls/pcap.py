@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ElementTree
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from mtlslib.wire.alerts import Alert
 from mtlslib.wire.constants import ALERT_DESCRIPTIONS, HANDSHAKE_TYPES, name_of
 from mtlslib.wire.conversation import OpaqueRecord
 from mtlslib.wire.messages import HandshakeMessage
-from mtlslib.wire.pcapng import TcpEndpoints
+from mtlslib.wire.pcapng import BLOCK_SECTION_HEADER, TcpEndpoints
 
 from .capture import HandshakeTrace
 
@@ -63,6 +64,11 @@ def tshark_messages(path: str | Path, server_port: int) -> list[Dissected]:
     """Every handshake message and alert tshark dissects in ``path``, in the order of the file; the
     sender is told apart by the TCP source port. Decryption uses only what the file holds (its
     Decryption Secrets Block): the key log preference is pointed at an empty file."""
+    return _messages(_dissect(path), server_port)
+
+
+def _dissect(path: str | Path) -> list[ElementTree.Element]:
+    """tshark's packets (PDML) of the file at ``path``."""
     tshark = tshark_path()
     if tshark is None:
         raise UsageError("tshark is not installed (Debian: apt-get install tshark)")
@@ -70,8 +76,12 @@ def tshark_messages(path: str | Path, server_port: int) -> list[Dissected]:
                           capture_output=True, timeout=TSHARK_TIMEOUT)
     if done.returncode != 0:
         raise UsageError(f"{path}: tshark cannot read it ({done.stderr.decode(errors='replace').strip()})")
+    return list(ElementTree.fromstring(done.stdout).iter("packet"))
+
+
+def _messages(packets: Iterable[ElementTree.Element], server_port: int) -> list[Dissected]:
     found: list[Dissected] = []
-    for packet in ElementTree.fromstring(done.stdout).iter("packet"):
+    for packet in packets:
         sender, handshake_type = None, None
         for element in packet.iter("field"):
             name, show = element.get("name"), element.get("show")
@@ -147,15 +157,51 @@ def compare_with_tshark(trace: HandshakeTrace, path: str | Path) -> TsharkCompar
 
 
 def compare_all_with_tshark(captures: Iterable[tuple[HandshakeTrace, str | Path]]) -> list[TsharkComparison]:
-    """:func:`compare_with_tshark` for each (trace, file) pair, in order, with the tshark processes
-    run side by side: each spends most of its time starting up."""
+    """:func:`compare_with_tshark` for each (trace, file) pair, in order, with as few tshark
+    processes as can read them: each spends most of its time starting up."""
     captures = list(captures)
     dissections: list[list[Dissected] | None] = [None] * len(captures)
     if tshark_path() is not None:
-        with ThreadPoolExecutor(max_workers=max(1, min(len(captures), os.cpu_count() or 1))) as pool:
-            running = [pool.submit(tshark_messages, path, _server_port(trace)) for trace, path in captures]
-            dissections = [dissection.result() for dissection in running]
+        dissections = _dissect_together(captures) or _dissect_side_by_side(captures)
     return [TsharkComparison(wire_messages(trace), dissected) for (trace, _), dissected in zip(captures, dissections)]
+
+
+def _dissect_together(captures: list[tuple[HandshakeTrace, str | Path]]) -> list[list[Dissected]] | None:
+    """One tshark for every file: pcapng files one after another make one file with a section each,
+    and tshark numbers each packet's section. ``None`` where that cannot work: a single file, a
+    file that is not pcapng, two captures on the same ports (tshark would follow them as one TCP
+    stream), a tshark too old to number sections, or one that fails (read one by one, each file's
+    error then names that file)."""
+    endpoints = [trace.ports for trace, _ in captures]
+    if len(captures) < 2 or not all(endpoints) or len(set(endpoints)) < len(endpoints):
+        return None
+    try:
+        contents = [Path(path).read_bytes() for _, path in captures]
+    except OSError:
+        return None
+    if not all(content.startswith(BLOCK_SECTION_HEADER.to_bytes(4, "little")) for content in contents):
+        return None
+    with tempfile.TemporaryDirectory(prefix="mtlslib-tshark-") as scratch:
+        joined = Path(scratch) / "captures.pcapng"
+        joined.write_bytes(b"".join(contents))
+        try:
+            packets = _dissect(joined)
+        except (UsageError, OSError, subprocess.SubprocessError):
+            return None
+    sections: dict[int, list[ElementTree.Element]] = {}
+    for packet in packets:
+        number = next((field.get("show") for field in packet.iter("field")
+                       if field.get("name") == "frame.section_number"), None)
+        if number is None:
+            return None
+        sections.setdefault(int(number), []).append(packet)
+    return [_messages(sections.get(index, []), _server_port(trace)) for index, (trace, _) in enumerate(captures, 1)]
+
+
+def _dissect_side_by_side(captures: list[tuple[HandshakeTrace, str | Path]]) -> list[list[Dissected]]:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(captures), os.cpu_count() or 1))) as pool:
+        running = [pool.submit(tshark_messages, path, _server_port(trace)) for trace, path in captures]
+        return [dissection.result() for dissection in running]
 
 
 def _server_port(trace: HandshakeTrace) -> int:
