@@ -13,7 +13,18 @@ from mtlslib.exercises.breaking_verification import (
     check_path_length_violation,
     check_predictions,
 )
-from mtlslib.insecure.certificates import common_name_only, issue_leaf, not_a_ca, sub_ca
+from mtlslib.insecure.certificates import (
+    common_name_only,
+    derived_key,
+    issue_leaf,
+    not_a_ca,
+    paired_with_wrong_key,
+    self_signed_leaf,
+    sub_ca,
+    weak_rsa,
+    with_unknown_critical_extension,
+    without_extended_key_usage,
+)
 from mtlslib.pki import CertificateAuthority
 
 RIGHT = {"wildcard-too-deep": "client", "intermediate-anchor": "client", "cn-only": "nobody",
@@ -84,7 +95,7 @@ def test_path_length_checker_passes_a_chain_that_breaks_one(capsys):
     (lambda root: issue_leaf(not_a_ca(root, "Not A CA"), "localhost"), "invalid CA certificate"),
     (lambda root: too_deep(CertificateAuthority.create("Another Root CA", seed="test-exercises-08")),
      "the chain does not reach the root"),
-    (lambda root: root, "return the server certificate as an IssuedCertificate"),
+    (lambda root: root, "returned a CertificateAuthority, a CA and not the server certificate"),
 ])
 def test_path_length_checker_explains_each_mistake(build, explanation):
     with pytest.raises(ExerciseIncorrect, match=explanation):
@@ -111,10 +122,54 @@ def test_client_purpose_checker_passes_a_server_certificate(capsys):
     assert "unsuitable certificate purpose" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("build, explanation", [
-    (lambda issuing: issuing.issue_client("alice@example.test"), "the server accepted it as a client certificate"),
-    (lambda issuing: issuing.issue_client("alice@example.test", validity="expired"), "for another reason"),
-])
-def test_client_purpose_checker_explains_each_mistake(build, explanation):
-    with pytest.raises(ExerciseIncorrect, match=explanation):
+def forged_client(issuing):
+    """A client certificate that names issuing as its issuer, key identifier included, but was signed by
+    another key."""
+    forger = CertificateAuthority(issuing.certificate, derived_key("forger of the issuing CA"), parent=issuing.parent)
+    return issue_leaf(forger, "alice.example.test", purposes=CLIENT,
+                      extra_extensions=[(issuing.authority_key_identifier, False)])
+
+
+CLIENT = ("client",)
+WRONG_PURPOSE_CERTIFICATES = {
+    "a client certificate": (lambda issuing: issuing.issue_client("alice@example.test"),
+                             "accepted it as a client certificate: its extended key usage is clientAuth, the very "
+                             "purpose"),
+    "a dual-use certificate": (lambda issuing: issuing.issue_server("alice.example.test", client_auth=True),
+                               "accepted it.*lists clientAuth among other purposes.*a dual-use certificate passes"),
+    "no extended key usage": (lambda issuing: without_extended_key_usage(issuing, "alice.example.test"),
+                              "accepted it.*no extended key usage.*RFC 5280, section 4.2.1.12"),
+    "expired": (lambda issuing: issuing.issue_client("alice@example.test", validity="expired"),
+                "another reason: .*certificate has expired.*dates are wrong, not its purpose"),
+    "not yet valid": (lambda issuing: issuing.issue_client("alice@example.test", validity="not-yet-valid"),
+                      "another reason: .*certificate is not yet valid.*dates are wrong, not its purpose"),
+    "another CA": (lambda issuing: CertificateAuthority.create("Another Root CA", seed="test-exercises-08")
+                   .issue_client("alice@example.test"),
+                   "unable to get local issuer certificate.*cannot chain it to the root it trusts"),
+    "self-signed": (lambda issuing: self_signed_leaf("alice.example.test", purposes=CLIENT),
+                    "self-signed certificate.*nobody the server trusts vouches for it"),
+    "issued by a non-CA": (lambda issuing: issue_leaf(not_a_ca(issuing, "Not A CA"), "alice.example.test",
+                                                      purposes=CLIENT),
+                           "invalid CA certificate.*an issuer on its chain is not a CA"),
+    "issued below path length 0": (lambda issuing: issue_leaf(sub_ca(issuing, "Too Deep CA"), "alice.example.test",
+                                                              purposes=CLIENT),
+                                   "path length constraint exceeded.*not allowed that deep"),
+    "an unknown critical extension": (lambda issuing: with_unknown_critical_extension(issuing, "alice.example.test"),
+                                      "unhandled critical extension.*refused before the purpose"),
+    "a forged signature": (forged_client, "certificate signature failure.*its signature does not verify"),
+    "a weak key": (lambda issuing: weak_rsa(issuing, "alice.example.test"),
+                   "cannot even load it.*ee key too small.*too weak for OpenSSL's security level"),
+    "another key": (lambda issuing: paired_with_wrong_key(issuing.issue_client("alice@example.test")),
+                    "cannot even load it.*key values mismatch.*private key is not the one"),
+    "the CA itself": (lambda issuing: issuing, "returned a CertificateAuthority, a CA and not the client certificate"),
+    "a name": (lambda issuing: "alice@example.test", "returned str"),
+}
+
+
+@pytest.mark.parametrize("mistake", WRONG_PURPOSE_CERTIFICATES)
+def test_client_purpose_checker_explains_each_mistake(mistake):
+    build, explanation = WRONG_PURPOSE_CERTIFICATES[mistake]
+    with pytest.raises(ExerciseIncorrect, match=explanation) as refused:
         check_client_purpose_refusal(build)
+    # Which purpose to give the certificate is the exercise: no message names it.
+    assert not [answer for answer in ("issue_server", "serverAuth", "server certificate") if answer in str(refused.value)]

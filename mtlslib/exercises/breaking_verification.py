@@ -10,10 +10,13 @@ import ssl
 from functools import lru_cache
 from typing import Callable
 
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
 from mtlslib.exercises import attempt, expect, well_done
 from mtlslib.lessons.scenarios import SCENARIOS
-from mtlslib.pki import CertificateAuthority, IssuedCertificate
-from mtlslib.tls import handshake, run_between, server_context
+from mtlslib.pki import CertificateAuthority, IssuedCertificate, extension
+from mtlslib.tls import error_text, handshake, run_between, server_context
 from mtlslib.verification import cryptography_verdict
 
 __all__ = ["PREDICTION_SCENARIOS", "check_accepted_by_openssl_only", "check_client_purpose_refusal",
@@ -98,8 +101,8 @@ _HINTS = {
 }
 
 
-def _hint(reason: str) -> str:
-    return next((hint for marker, hint in _HINTS.items() if marker in reason), "read OpenSSL's reason above")
+def _hint(reason: str, hints: dict[str, str] = _HINTS) -> str:
+    return next((hint for marker, hint in hints.items() if marker in reason), "read OpenSSL's reason above")
 
 
 def _server_reason(leaf, root: CertificateAuthority) -> tuple[bool, str]:
@@ -112,9 +115,12 @@ def _server_reason(leaf, root: CertificateAuthority) -> tuple[bool, str]:
 
 
 def _expect_certificate(value, function_name: str, what: str) -> None:
+    expect(not isinstance(value, CertificateAuthority),
+           f"{function_name}() returned a CertificateAuthority, a CA and not the {what}: return a certificate "
+           "that a CA issues")
     expect(isinstance(value, IssuedCertificate),
            f"{function_name}() returned {type(value).__name__}; return the {what} as an IssuedCertificate "
-           "(what issue_leaf and ca.issue_server return)")
+           "(what issue_leaf and the issue_ methods of a CA return)")
 
 
 def check_path_length_violation(build: Callable[[CertificateAuthority], IssuedCertificate]) -> None:
@@ -150,6 +156,45 @@ def check_accepted_by_openssl_only(build: Callable[[CertificateAuthority], Issue
     well_done(f"Python's ssl accepts it, cryptography refuses it ({refusal})")
 
 
+# Why a server refuses a client certificate for something else than its purpose: OpenSSL builds the
+# chain and checks every certificate's extensions (the purpose among them) before dates and signatures.
+_NOT_THE_PURPOSE = {
+    "unable to get": "the server cannot chain it to the root it trusts, so OpenSSL never reaches the purpose: "
+                     "issue it with issuing_ca, whose root the server trusts",
+    "self-signed certificate": "nobody the server trusts vouches for it, so OpenSSL never reaches the purpose: "
+                               "issue it with issuing_ca, whose root the server trusts",
+    "invalid CA certificate": "an issuer on its chain is not a CA: issue it with issuing_ca itself",
+    "path length": "an issuer on its chain is not allowed that deep: issue it with issuing_ca itself",
+    "unhandled critical extension": "it carries a critical extension OpenSSL does not know, refused before the "
+                                    "purpose: leave that one out, and look at the extension every verifier knows "
+                                    "that says what a certificate is for",
+    "expired": "its dates are wrong, not its purpose: keep it valid, and look at what it says it is for",
+    "not yet valid": "its dates are wrong, not its purpose: keep it valid, and look at what it says it is for",
+    "signature": "its signature does not verify: let issuing_ca sign it, with its own methods",
+}
+_UNLOADABLE = {
+    "too small": "its key is too weak for OpenSSL's security level",
+    "too weak": "its key or signature is too weak for OpenSSL's security level",
+    "key values mismatch": "its private key is not the one its certificate names",
+}
+
+
+def _accepted_why(certificate: IssuedCertificate) -> str:
+    """Why a server took ``certificate`` from a client, read from its extended key usage."""
+    purposes = extension(certificate.certificate, x509.ExtendedKeyUsage)
+    if purposes is None:
+        return ("it has no extended key usage, which leaves its purposes unrestricted (RFC 5280, section "
+                "4.2.1.12), so OpenSSL takes it for any: only a certificate that states its purposes can be refused "
+                "for one")
+    if ExtendedKeyUsageOID.CLIENT_AUTH in purposes and len(purposes) > 1:
+        return ("its extended key usage lists clientAuth among other purposes, and one purpose that fits is all "
+                "OpenSSL asks: a dual-use certificate passes as a client's")
+    if ExtendedKeyUsageOID.CLIENT_AUTH in purposes:
+        return ("its extended key usage is clientAuth, the very purpose a mutual-TLS server asks of a client's "
+                "certificate: the refusal needs a certificate meant for something else")
+    return "OpenSSL found its purposes suitable for a client; read its extended key usage and its key usage"
+
+
 def check_client_purpose_refusal(build: Callable[[CertificateAuthority], IssuedCertificate]) -> None:
     """``build(issuing_ca)`` returns a certificate, issued by ``issuing_ca``, that a mutual-TLS
     server trusting that CA's root refuses as a client certificate with "unsuitable certificate
@@ -160,12 +205,15 @@ def check_client_purpose_refusal(build: Callable[[CertificateAuthority], IssuedC
     _expect_certificate(certificate, name, "client certificate")
     server_root = CertificateAuthority.create("Exercise Server Root CA", seed="exercises-08")
     server = server_root.issue_server("localhost")
-    result = handshake(server, certificate, server_trust=root, client_trust=server_root, check_purpose=False)
+    try:
+        result = handshake(server, certificate, server_trust=root, client_trust=server_root, check_purpose=False)
+    except ssl.SSLError as error:
+        reason = error_text(error)
+        expect(False, f"the client cannot even load it ({reason!r}), so no server ever judges its purpose: "
+                      f"{_hint(reason, _UNLOADABLE)}. Let issuing_ca issue it, with its own methods")
     reason = result.server_saw.error or ""
-    expect(not result.ok, "the server accepted it as a client certificate: its extended key usage allows "
-                          "clientAuth (or it has none, which means any purpose)")
+    expect(not result.ok, f"the server accepted it as a client certificate: {_accepted_why(certificate)}")
     expect("unsuitable certificate purpose" in reason,
-           f"the server refused it, but for another reason: {reason!r}. Hint: issue it with issuing_ca so that it "
-           "chains to the trusted root")
+           f"the server refused it, but for another reason: {reason!r}. Hint: {_hint(reason, _NOT_THE_PURPOSE)}")
     well_done(f"the server refuses it: {reason.split('] ')[-1]}; the client saw "
               f"{result.client_saw.alert_received or result.client_saw.error}")
