@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from pki_hierarchy import Hierarchy, build_hierarchy
 
-from mtlslib.pki import CertificateAuthority
+from mtlslib.pki import KEY_TYPES, CertificateAuthority
 
 
 def _open_sockets() -> set[str]:
@@ -89,6 +90,20 @@ def server_cert(issuing_ca):
 @pytest.fixture(scope="session")
 def client_cert(issuing_ca):
     return issuing_ca.issue_client("alice@example.test")
+
+
+@pytest.fixture(scope="module", params=KEY_TYPES)
+def hierarchy(request) -> Hierarchy:
+    """Root, intermediate, server and client of one key type, all made with the defaults (no seed).
+    Nothing may revoke through these CAs: the tests of a module share them."""
+    return build_hierarchy(request.param, request.param, "alice@example.test")
+
+
+@pytest.fixture(scope="module")
+def scratch_ca() -> CertificateAuthority:
+    """An unseeded root for tests that issue what they need; the shared seeded CAs above stay
+    untouched, so what they issue does not depend on which tests ran first."""
+    return CertificateAuthority.create("Scratch Root CA")
 
 
 def _installed(tool: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from loopback_round_trip import strict
 from pki_hierarchy import Hierarchy, build_hierarchy
 
 from mtlslib.pki import KEY_TYPES, CertificateAuthority, IssuedCertificate, load_pkcs12
@@ -282,11 +283,6 @@ class OpenSSLServer:
             self.process.kill()
         self.process.wait(timeout=OPENSSL_TIMEOUT)
         self.process.stdout.close()
-
-
-def strict(ctx: ssl.SSLContext) -> ssl.SSLContext:
-    ctx.verify_flags |= ssl.VERIFY_X509_STRICT
-    return ctx
 
 
 def read_to_end(tls: ssl.SSLSocket) -> bytes:
