@@ -183,9 +183,10 @@ def _accepted_why(certificate: IssuedCertificate) -> str:
     """Why a server took ``certificate`` from a client, read from its extended key usage."""
     purposes = extension(certificate.certificate, x509.ExtendedKeyUsage)
     if purposes is None:
-        return ("it has no extended key usage, which leaves its purposes unrestricted (RFC 5280, section "
-                "4.2.1.12), so OpenSSL takes it for any: only a certificate that states its purposes can be refused "
-                "for one")
+        return ("it has no extended key usage, and RFC 5280 (section 4.2.1.12) binds a certificate to the purposes "
+                "that extension lists only when it is there; its key usage does not rule a client's signature out "
+                "either, so OpenSSL takes it: a certificate is refused for a purpose only when its extended key "
+                "usage, or its key usage, rules that purpose out")
     if ExtendedKeyUsageOID.CLIENT_AUTH in purposes and len(purposes) > 1:
         return ("its extended key usage lists clientAuth among other purposes, and one purpose that fits is all "
                 "OpenSSL asks: a dual-use certificate passes as a client's")

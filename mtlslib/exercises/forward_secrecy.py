@@ -179,9 +179,11 @@ _WHY = {  # the longest prefix of the suite's name that is here says why
     "DHE-": "DHE is ephemeral Diffie-Hellman too, over a finite field instead of a curve",
     "TLS_": "a TLS 1.3 suite names no key exchange because TLS 1.3 has only ephemeral ones (or PSK)",
     "PSK-": "PSK in front is the key exchange (RFC 4279, section 2): the premaster secret is made from a key "
-            "both ends were given beforehand, and the server sends no certificate, so no private key takes part",
+            "both ends were given beforehand, and the server sends no certificate, so no private key takes part; "
+            "but the pre-shared key is a long-term secret itself, and whoever gets it later opens every recording",
     "RSA-PSK-": "RSA-PSK (RFC 4279, section 4) joins two secrets in the premaster secret: one the client encrypts "
-                "to the server's key, and the pre-shared key, which never crosses the wire",
+                "to the server's key, and the pre-shared key, which never crosses the wire; the leaked key alone "
+                "is not enough, the key and the pre-shared key together are",
     "DHE-PSK-": "DHE-PSK (RFC 4279, section 3) joins a one-time Diffie-Hellman secret with the pre-shared key, "
                 "and no certificate takes part",
     "ECDHE-PSK-": "ECDHE-PSK (RFC 5489) joins a one-time ECDHE secret with the pre-shared key, and no "
