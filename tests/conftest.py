@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import ssl
 import tempfile
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 from pki_hierarchy import Hierarchy, build_hierarchy
 
 from mtlslib.pki import KEY_TYPES, CertificateAuthority
+from mtlslib.tls import client_context
 
 
 def _open_sockets() -> set[str]:
@@ -90,6 +92,18 @@ def server_cert(issuing_ca):
 @pytest.fixture(scope="session")
 def client_cert(issuing_ca):
     return issuing_ca.issue_client("alice@example.test")
+
+
+@pytest.fixture(scope="module")
+def other_ca() -> CertificateAuthority:
+    """A seeded root that has issued nothing the fixtures above trust: the stranger in refusal tests."""
+    return CertificateAuthority.create("Some Other Root CA", seed="tests other")
+
+
+@pytest.fixture(scope="module")
+def anonymous_context(ca) -> ssl.SSLContext:
+    """A client context that trusts ``ca`` and has no certificate of its own."""
+    return client_context(ca)
 
 
 @pytest.fixture(scope="module", params=KEY_TYPES)
