@@ -161,6 +161,8 @@ WRONG_PURPOSE_CERTIFICATES = {
                    "cannot even load it.*ee key too small.*too weak for OpenSSL's security level"),
     "another key": (lambda issuing: paired_with_wrong_key(issuing.issue_client("alice@example.test")),
                     "cannot even load it.*key values mismatch.*private key is not the one"),
+    "issued by the root": (lambda issuing: issuing.root.issue_server("alice.example.test"),
+                           "refuses it for its purpose, but CN=.* issued it, not issuing_ca"),
     "the CA itself": (lambda issuing: issuing, "returned a CertificateAuthority, a CA and not the client certificate"),
     "a name": (lambda issuing: "alice@example.test", "returned str"),
 }

@@ -216,5 +216,9 @@ def check_client_purpose_refusal(build: Callable[[CertificateAuthority], IssuedC
     expect(not result.ok, f"the server accepted it as a client certificate: {_accepted_why(certificate)}")
     expect("unsuitable certificate purpose" in reason,
            f"the server refused it, but for another reason: {reason!r}. Hint: {_hint(reason, _NOT_THE_PURPOSE)}")
+    issuer = certificate.certificate.issuer
+    expect(issuer == issuing.certificate.subject,
+           f"the server refuses it for its purpose, but {issuer.rfc4514_string() or 'an empty name'} issued it, "
+           "not issuing_ca: let issuing_ca issue it")
     well_done(f"the server refuses it: {reason.split('] ')[-1]}; the client saw "
               f"{result.client_saw.alert_received or result.client_saw.error}")
