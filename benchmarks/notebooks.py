@@ -64,7 +64,7 @@ def _floor_notebooks(directory: Path, count: int) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="alternate rounds of each (default 2)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternate rounds of each (default 3: a median of three)")
     args = parser.parse_args(argv)
     chapters = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     collection_times, floor_times, per_chapter = [], [], defaultdict(list)

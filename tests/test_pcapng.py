@@ -6,6 +6,7 @@ test` installs it as root)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -251,7 +252,10 @@ def test_one_tshark_reads_several_files_unless_two_captures_share_their_ports(ts
 
     monkeypatch.setattr(subprocess, "run", counting_run)
     assert [c.tshark for c in compare_all_with_tshark(zip(traces, paths))] == one_by_one
-    assert len(runs) == 1
+    banner = real_run([tshark, "--version"], capture_output=True).stdout
+    version = re.search(rb"TShark \(Wireshark\) (\d+)\.(\d+)", banner)
+    # Wireshark 4.0 numbers each packet's section; an older tshark that does not makes it read the files one by one.
+    assert len(runs) == 1 if version and tuple(map(int, version.groups())) >= (4, 0) else len(runs) in (1, 4)
     # Written on the same (default) ports, two files would read as one TCP stream: one tshark each.
     same_ports = [tmp_path / f"same-ports-{n}.pcapng" for n in range(2)]
     for trace, path in zip(traces, same_ports):

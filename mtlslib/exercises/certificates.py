@@ -60,8 +60,8 @@ def _cases() -> tuple[_Case, ...]:
               signed_by_wrong_key(p256, "localhost").certificate, p256.certificate, False,
               "its issuer name is right but another key made the signature. verify() raises InvalidSignature "
               "when the signature does not check: that must give False, never True"),
-        _Case("a self-signed certificate, asked whether the P-256 CA signed it", self_signed_leaf("localhost").certificate,
-              p256.certificate, False,
+        _Case("a self-signed certificate, asked whether the P-256 CA signed it",
+              self_signed_leaf("localhost").certificate, p256.certificate, False,
               "the certificate signed itself, so its own key verifies it, but the question is whether the CA "
               f"signed it. {own_key}"),
         _Case("a leaf the ECDSA P-256 CA signed", leaves[p256], p256.certificate, True,

@@ -144,7 +144,8 @@ def check_server_refuses_anonymous(make_context: ContextMaker) -> None:
     expect(with_website is not None,
            "a client certificate issued by a public CA (here a stand-in for the roots your system trusts) was "
            "accepted: your context loads the system's default roots (load_default_certs() and "
-           "set_default_verify_paths() do), so anyone a public CA ever certified gets in. A server's trust store for clients holds client_ca and nothing else")
+           "set_default_verify_paths() do), so anyone a public CA ever certified gets in. A server's trust store "
+           "for clients holds client_ca and nothing else")
     well_done(f"the server refuses a client without a certificate ({anonymous}), refuses one from another CA "
               "and one from a public CA, and serves alice")
 

@@ -44,7 +44,8 @@ def _offers(client: HybridClient, classic: x25519.X25519PrivateKey, p256: ec.Ell
 
 
 def _describe(entries) -> str:
-    return "a key_share with the entries " + ", ".join(f"{GROUPS[group]} ({len(data)} bytes)" for group, data in entries)
+    return "a key_share with the entries " + ", ".join(f"{GROUPS[group]} ({len(data)} bytes)"
+                                                       for group, data in entries)
 
 
 def _answer(answer_hybrid: Callable, entries) -> tuple[bytes, bytes]:
