@@ -440,7 +440,8 @@ def test_a_failed_pki_run_leaves_an_existing_dir_exactly_as_it_was(tmp_path):
     before = _snapshot(directory)
     (directory / "client-zed-example.test.key").mkdir()  # in the way of what the rerun would write
     failed = run_cli("pki", directory, "--seed", "second", "--client", "zed@example.test")
-    assert failed.returncode == 2 and "client-zed-example.test.key" in failed.stderr and "Traceback" not in failed.stderr
+    assert (failed.returncode == 2 and "client-zed-example.test.key" in failed.stderr
+            and "Traceback" not in failed.stderr)
     (directory / "client-zed-example.test.key").rmdir()
     assert _snapshot(directory) == before
     too_long = run_cli("pki", directory, "--client", "x" * 100_000)

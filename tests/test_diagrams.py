@@ -134,7 +134,8 @@ def test_committed_dot_sources_match_a_fresh_regeneration():
     for file_name, graph in figures().items():
         committed = (IMAGES / (Path(file_name).stem + ".dot")).read_text()
         # The figures are made on OpenSSL 3.0; a 3.5+ client also offers the X25519MLKEM768 hybrid.
-        assert graph.source.replace("key_share: X25519MLKEM768, x25519", "key_share: x25519") == committed, f"images/{file_name} is out of date: run `make images` and commit"
+        assert graph.source.replace("key_share: X25519MLKEM768, x25519", "key_share: x25519") == committed, \
+            f"images/{file_name} is out of date: run `make images` and commit"
 
 
 def test_colour_is_never_the_only_cue(ca, server_cert):

@@ -174,4 +174,5 @@ def test_client_purpose_checker_explains_each_mistake(mistake):
     with pytest.raises(ExerciseIncorrect, match=explanation) as refused:
         check_client_purpose_refusal(build)
     # Which purpose to give the certificate is the exercise: no message names it.
-    assert not [answer for answer in ("issue_server", "serverAuth", "server certificate") if answer in str(refused.value)]
+    assert not [answer for answer in ("issue_server", "serverAuth", "server certificate")
+                if answer in str(refused.value)]

@@ -73,7 +73,8 @@ def returns_what_verify_returns(certificate, issuer_certificate):
 
 over_the_whole_certificate = returning_bool(
     lambda certificate, issuer: verify_with(issuer.public_key(), certificate.signature,
-                                            certificate.public_bytes(Encoding.DER), certificate.signature_hash_algorithm))
+                                            certificate.public_bytes(Encoding.DER),
+                                            certificate.signature_hash_algorithm))
 
 
 def rsa_with_pss(certificate, issuer_certificate):

@@ -31,7 +31,8 @@ def p_hash(secret, seed, length, *, chain=True, output_a=False, swapped=False, d
     out, a = b"", seed
     while len(out) < length:
         a = next_a(secret, a, seed) if next_a and out else hmac.new(secret, a if chain else seed, digest).digest()
-        block = a if output_a else (hmac.new(a + seed, secret, digest) if swapped else hmac.new(secret, a + seed, digest))
+        block = a if output_a else (hmac.new(a + seed, secret, digest) if swapped
+                                    else hmac.new(secret, a + seed, digest))
         out += block if output_a else block.digest()
     return out
 

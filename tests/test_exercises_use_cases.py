@@ -14,7 +14,8 @@ def test_the_one_program_s_spiffe_id_passes(capsys):
     check_partner_allow_list(lambda globex: AccessPolicy().allow_spiffe_id(ORDERING_PROGRAM))
     out = capsys.readouterr().out
     assert out.startswith(f"\u2714 Acme's order desk takes orders from {ORDERING_PROGRAM} only:")
-    assert "Globex purchasing:                   HTTP 200: Acme order desk: hello spiffe://globex.test/purchasing" in out
+    assert ("Globex purchasing:                   HTTP 200: Acme order desk: "
+            "hello spiffe://globex.test/purchasing") in out
     assert "refused during the TLS handshake" in out
 
 

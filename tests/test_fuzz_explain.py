@@ -150,7 +150,8 @@ def test_damaged_inputs_are_refused_at_load_or_explained(pkis):
     assert outcomes["explained"] >= 100, outcomes
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1))
 def test_hypothesis_damaged_inputs_never_crash_explain(pkis, seed):
     (case,) = mutated_inputs(1, seed, pkis)

@@ -57,7 +57,8 @@ def test_a_zlib_compressed_certificate_decodes_to_the_certificates_inside(pki):
     assert isinstance(message, CompressedCertificate) and isinstance(message, Certificate)
     assert message.name == "CompressedCertificate"
     assert message.subjects == ("CN=spiffe://example.test/alice", "CN=Newer Builds Issuing CA")
-    assert str(message).startswith(f"zlib, {len(zlib.compress(body))} B for {len(body)} B of Certificate: 2 certificates")
+    assert str(message).startswith(f"zlib, {len(zlib.compress(body))} B for {len(body)} B of Certificate: "
+                                   "2 certificates")
 
 
 @pytest.mark.parametrize("algorithm, module", [(2, "brotli"), (3, "zstd")])
@@ -151,5 +152,6 @@ def test_a_compressed_client_certificate_shows_in_the_diagrams(pki):
     if not isinstance(sent, CompressedCertificate):
         pytest.skip("this OpenSSL was built without a compression library")
     source = sequence_diagram(trace).source
-    assert "CompressedCertificate" in source and f"{sent.compression.algorithm_name}: CN=spiffe://example.test/alice" in source
+    assert ("CompressedCertificate" in source
+            and f"{sent.compression.algorithm_name}: CN=spiffe://example.test/alice" in source)
     assert "the client's chain, checked by the server's trust store: accepted" in handshake_chain_diagram(trace).source

@@ -32,7 +32,8 @@ def pki_by_key_type():
     for key_type in KEY_TYPES:
         root = CertificateAuthority.create(f"Wire Root {key_type}", seed="wire", key_type=key_type)
         issuing = root.create_intermediate("Wire Issuing CA")
-        made[key_type] = (root, issuing.issue_server("localhost", "127.0.0.1"), issuing.issue_client("alice.example.test"))
+        made[key_type] = (root, issuing.issue_server("localhost", "127.0.0.1"),
+                          issuing.issue_client("alice.example.test"))
     return made
 
 

@@ -79,7 +79,8 @@ def test_the_key_log_opens_every_record_and_every_proof_verifies(pki, cipher, ke
         assert checks.pop("server ServerKeyExchange")
     assert checks == {}
     closes = [m for m in conversation.messages if m.name == "Alert"]
-    assert [(m.sender, m.encrypted, m.payload.description) for m in closes] == [("client", True, 0), ("server", True, 0)]
+    assert [(m.sender, m.encrypted, m.payload.description) for m in closes] == [("client", True, 0),
+                                                                                 ("server", True, 0)]
 
 
 @pytest.mark.parametrize("extended", [True, False])
@@ -112,7 +113,8 @@ def test_a_private_key_object_works_as_well_as_its_pem(pki):
 
 def test_without_keys_tls12_stays_closed_as_an_observer_sees_it(pki):
     recording = record(pki, "AES128-GCM-SHA256")
-    for conversation in (decode_conversation(recording.chunks), decode_conversation(recording.chunks, recording.keylog)):
+    for conversation in (decode_conversation(recording.chunks),
+                         decode_conversation(recording.chunks, recording.keylog)):
         assert not conversation.decrypted and conversation.tls12 is None
         assert [m.name for m in conversation.messages if m.encrypted][:1] == ["Finished"]
         assert all(isinstance(m.payload, OpaqueRecord) for m in conversation.messages if m.encrypted)
@@ -150,7 +152,8 @@ def test_a_wrong_master_secret_fails_on_the_first_record(pki):
     recording = record(pki, "ECDHE-RSA-AES128-GCM-SHA256")
     label, client_random, master = recording.keylog.strip().splitlines()[-1].split()
     forged = f"{label} {client_random} {bytes(48).hex()}\n"
-    with pytest.raises(DecryptError, match="record at byte \\d+ does not decrypt with client_write_key .sequence number 0"):
+    with pytest.raises(DecryptError,
+                       match="record at byte \\d+ does not decrypt with client_write_key .sequence number 0"):
         decode_conversation(recording.chunks, forged, tls12=True)
 
 

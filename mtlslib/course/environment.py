@@ -121,13 +121,15 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 def readiness() -> str:
     """One line per requirement, ``ok`` or what to do: identical on every machine that is ready."""
     checks = [("Python 3.11 or newer", sys.version_info >= (3, 11), "use Python 3.11+ (make PYTHON=python3.11 lab)"),
-              ("OpenSSL 3 behind the ssl module", ssl.OPENSSL_VERSION_INFO >= (3, 0), "use a Python built with OpenSSL 3")]
+              ("OpenSSL 3 behind the ssl module", ssl.OPENSSL_VERSION_INFO >= (3, 0),
+               "use a Python built with OpenSSL 3")]
     for package, minimum in (("cryptography", (45, 0)), ("graphviz", (0, 20)), ("matplotlib", (3, 8))):
         try:
             found = _version_tuple(metadata.version(package)) >= minimum
         except metadata.PackageNotFoundError:
             found = False
-        checks.append((f"{package} {'.'.join(map(str, minimum))} or newer", found, "run `make lab` from the repository"))
+        checks.append((f"{package} {'.'.join(map(str, minimum))} or newer", found,
+                       "run `make lab` from the repository"))
     checks.append(("graphviz's dot program", shutil.which("dot") is not None, dot_install_command()))
     width = max(len(name) for name, _, _ in checks) + 3
     lines = [f"{name + ' ':.<{width}} {'ok' if ok else 'MISSING: ' + fix}" for name, ok, fix in checks]

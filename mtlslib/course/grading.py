@@ -71,7 +71,8 @@ def write_grading_course(source_dir: Path, course_dir: Path) -> GradingCourse:
     source_dir, course_dir = Path(source_dir), Path(course_dir)
     chapters = graded_chapters(source_dir)
     if not chapters:
-        raise UsageError(f"{source_dir}: no chapter (NN_name.ipynb) with nbgrader cells; give the course's notebooks folder")
+        raise UsageError(f"{source_dir}: no chapter (NN_name.ipynb) with nbgrader cells; "
+                         "give the course's notebooks folder")
     if course_dir.exists() and not course_dir.is_dir():
         raise UsageError(f"{course_dir}: exists and is not a folder; give a folder for the grading course")
     written, kept = [], []

@@ -155,7 +155,8 @@ def issue_leaf(issuer: CertificateAuthority, *names: str, purposes: Sequence[str
     label = label or f"leaf {' '.join(names)} by {issuer.certificate.subject.rfc4514_string()}"
     key = key if key is not None else derived_key(label)
     extensions = [*_leaf_extensions(names, purposes, san=san), *extra_extensions]
-    cert = build_certificate(leaf_subject(common_name, names[0], None), key.public_key(), issuer.private_key, issuer=issuer.certificate.subject,
+    cert = build_certificate(leaf_subject(common_name, names[0], None), key.public_key(), issuer.private_key,
+                             issuer=issuer.certificate.subject,
                              extensions=extensions, validity=validity, label=label)
     return IssuedCertificate(cert, key, chain=issuer.chain_for_issued)
 
@@ -214,7 +215,8 @@ def signed_by_wrong_key(issuer: CertificateAuthority, *names: str) -> IssuedCert
     label = "forged " + " ".join(names)
     key = derived_key(label)
     forger = derived_key("forger " + label)
-    cert = build_certificate(leaf_subject(None, names[0], None), key.public_key(), forger, issuer=issuer.certificate.subject,
+    cert = build_certificate(leaf_subject(None, names[0], None), key.public_key(), forger,
+                             issuer=issuer.certificate.subject,
                              extensions=_leaf_extensions(names, ("server",)), label=label,
                              issuer_public_key=issuer.certificate.public_key())
     return IssuedCertificate(cert, key, chain=issuer.chain_for_issued)
@@ -283,7 +285,8 @@ def not_a_ca(parent: CertificateAuthority, name: str, *, basic_constraints: bool
     label = f"not-a-ca {name} {basic_constraints}"
     key = derived_key(label)
     extensions = _ca_extensions(None, basic_constraints=False if basic_constraints else None)
-    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
+    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key,
+                             issuer=parent.certificate.subject,
                              extensions=extensions, label=label)
     return _wrap_ca(cert, key, parent)
 
@@ -293,7 +296,8 @@ def sub_ca(parent: CertificateAuthority, name: str, *, path_length: int | None =
     it breaks the limit ("path length constraint exceeded")."""
     label = f"sub-ca {name} under {parent.certificate.subject.rfc4514_string()}"
     key = derived_key(label)
-    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
+    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key,
+                             issuer=parent.certificate.subject,
                              extensions=_ca_extensions(path_length), label=label)
     return _wrap_ca(cert, key, parent)
 
@@ -313,7 +317,8 @@ def name_constrained_ca(parent: CertificateAuthority, name: str, *, permitted: S
     key = derived_key(label)
     constraints = x509.NameConstraints(permitted_subtrees=[subtree(p) for p in permitted] or None,
                                        excluded_subtrees=[subtree(e) for e in excluded] or None)
-    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
+    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key,
+                             issuer=parent.certificate.subject,
                              extensions=[*_ca_extensions(0), (constraints, True)], label=label)
     return _wrap_ca(cert, key, parent)
 
@@ -325,6 +330,7 @@ def empty_name_constraints_ca(parent: CertificateAuthority, name: str) -> Certif
     label = f"empty-nc {name}"
     key = derived_key(label)
     empty = (x509.UnrecognizedExtension(ExtensionOID.NAME_CONSTRAINTS, b"\x30\x00"), True)  # SEQUENCE {}
-    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key, issuer=parent.certificate.subject,
+    cert = build_certificate(ca_subject(name, None), key.public_key(), parent.private_key,
+                             issuer=parent.certificate.subject,
                              extensions=[*_ca_extensions(0), empty], label=label)
     return _wrap_ca(cert, key, parent)

@@ -330,8 +330,8 @@ def _impersonation(attack: str, ca: CertificateAuthority, hostname: str, signing
                    key_type: str) -> AttackCertificate:
     """A certificate for ``hostname`` that claims ``ca`` as its issuer, signed by ``signing_key``."""
     cert, key = _attack_leaf(names=[hostname], common_name=hostname, issuer_name=ca.certificate.subject,
-                             authority_key_identifier=authority_key_identifier_for(ca.certificate), signing_key=signing_key,
-                             stream=stream, key_type=key_type)
+                             authority_key_identifier=authority_key_identifier_for(ca.certificate),
+                             signing_key=signing_key, stream=stream, key_type=key_type)
     return AttackCertificate(attack, IssuedCertificate(cert, key, chain=ca.chain_for_issued), ca, hostname)
 
 
@@ -375,8 +375,8 @@ def leaf_as_ca(leaf: IssuedCertificate, hostname: str, *, seed=None) -> AttackCe
                            "(ca.issue_server(...)), so that the victim's trust anchor is known")
     stream = _stream(seed, f"leaf as CA {_check_hostname(hostname)}")
     cert, key = _attack_leaf(names=[hostname], common_name=hostname, issuer_name=leaf.certificate.subject,
-                             authority_key_identifier=authority_key_identifier_for(leaf.certificate), signing_key=leaf.private_key,
-                             stream=stream, key_type=leaf.key_type)
+                             authority_key_identifier=authority_key_identifier_for(leaf.certificate),
+                             signing_key=leaf.private_key, stream=stream, key_type=leaf.key_type)
     chain = load_pem_certificates(leaf.chain_pem)
     return AttackCertificate("leaf used as a CA", IssuedCertificate(cert, key, chain=chain),
                              leaf.issuer.root, hostname)
@@ -392,7 +392,8 @@ def nul_byte_name(ca: CertificateAuthority, hostname: str, attacker_domain: str,
     """
     stream = _stream(seed, f"NUL byte {_check_hostname(hostname)} {_check_hostname(attacker_domain)}")
     cert, key = _attack_leaf(names=[f"{hostname}\x00.{attacker_domain}"], common_name=attacker_domain,
-                             issuer_name=ca.certificate.subject, authority_key_identifier=authority_key_identifier_for(ca.certificate),
+                             issuer_name=ca.certificate.subject,
+                             authority_key_identifier=authority_key_identifier_for(ca.certificate),
                              signing_key=ca.private_key, stream=stream, key_type=ca.key_type)
     return AttackCertificate("NUL byte in a name", IssuedCertificate(cert, key, chain=ca.chain_for_issued),
                              ca, hostname)

@@ -6,8 +6,8 @@ service with and without client certificates.
   accepts only a partner's client certificates (and, given the partner's CRL, none it revoked),
   :meth:`Organisation.call` calls one; :meth:`Organisation.revoke` and
   :meth:`Organisation.published_crl` are the partner's side of revocation.
-* :class:`PasswordStore` and :class:`LoginService` (from :mod:`mtlslib.tls`) -- a login form (``POST /login``) that checks
-  salted password hashes, protected by the password alone or, with ``device_ca=``, also by mutual
+* :class:`PasswordStore` and :class:`LoginService` (from :mod:`mtlslib.tls`) -- a login form (``POST /login``)
+  that checks salted password hashes, protected by the password alone or, with ``device_ca=``, also by mutual
   TLS with one device certificate per employee.
 * :func:`https_request` and :func:`login` -- the client side; a refusal during the TLS handshake
   comes back as a :class:`Reply` carrying OpenSSL's reason, not as an exception.
@@ -107,7 +107,8 @@ class Organisation:
             builder = builder.add_revoked_certificate(entry)
         return sign(builder, self.ca.private_key, deterministic=True)
 
-    def partner_service(self, partner: "Organisation", *, crl: Union[bytes, x509.CertificateRevocationList, None] = None,
+    def partner_service(self, partner: "Organisation", *,
+                        crl: Union[bytes, x509.CertificateRevocationList, None] = None,
                         handler: Callable[[Request], Response] | None = None,
                         log: Callable[[str], None] | None = None, timeout: float = DEFAULT_TIMEOUT) -> HttpsService:
         """This organisation's API for ``partner``: mutual TLS that trusts *only* the partner's CA

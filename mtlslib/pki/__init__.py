@@ -80,7 +80,8 @@ __all__ = [
     "extensions_one_by_one",
     "fingerprint", "format_general_name", "general_name", "is_ip_address", "is_probable_prime", "is_reserved",
     "key_type_of", "leaf_key_usage", "leaf_subject", "load_pem_certificates", "load_pem_private_key", "load_pkcs12",
-    "new_private_key", "oid_name", "password_bytes", "private_key_pem", "read_file", "read_tlvs", "readable_certificate", "readable_certificates", "readable_crl",
+    "new_private_key", "oid_name", "password_bytes", "private_key_pem", "read_file", "read_tlvs",
+    "readable_certificate", "readable_certificates", "readable_crl",
     "reserved_names_constraints", "san_entries", "serial_number", "sign", "slug", "staged_directory", "trust_anchors",
     "trust_pem", "validity_window", "write_file", "write_private_file",
 ]

@@ -89,7 +89,8 @@ def validity_window(validity: Validity) -> tuple[_dt.datetime, _dt.datetime]:
     try:
         not_before, not_after = validity
     except (TypeError, ValueError):
-        raise ProfileError(f"validity must be a preset name or a (not_before, not_after) pair, not {validity!r}") from None
+        raise ProfileError(f"validity must be a preset name or a (not_before, not_after) pair, "
+                           f"not {validity!r}") from None
     if not (isinstance(not_before, _dt.datetime) and isinstance(not_after, _dt.datetime)):
         raise ProfileError("validity dates must be datetime objects")
     if not_before.tzinfo is None or not_after.tzinfo is None:
@@ -290,7 +291,8 @@ class CertificateAuthority(CertificateAndKey):
 
     @cached_property
     def authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
-        """The authorityKeyIdentifier of what this CA signs (:func:`~mtlslib.pki.names.authority_key_identifier_for`)."""
+        """The authorityKeyIdentifier of what this CA signs
+        (:func:`~mtlslib.pki.names.authority_key_identifier_for`)."""
         return authority_key_identifier_for(self.certificate)
 
     def _next_stream(self, label: str) -> SeedStream | None:

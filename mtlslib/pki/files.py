@@ -141,7 +141,8 @@ def read_file(path) -> bytes:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise CertificateLoadError(f"{path}: no such file; check the path (make one with `python -m mtlslib pki DIR`)") from None
+        raise CertificateLoadError(f"{path}: no such file; check the path "
+                                   "(make one with `python -m mtlslib pki DIR`)") from None
     except IsADirectoryError:
         raise CertificateLoadError(f"{path}: is a directory, expected a PEM file") from None
     except OSError as e:

@@ -144,7 +144,8 @@ class _ClientFiles:
             (directory / "client.pem").write_bytes(self._certificate.chain_pem)
             write_private_file(directory / "client.key", self._certificate.key_pem)
             if self._certificate.chain:
-                (directory / "client-chain.pem").write_bytes(b"".join(certificate_pem(c) for c in self._certificate.chain))
+                (directory / "client-chain.pem").write_bytes(
+                    b"".join(certificate_pem(c) for c in self._certificate.chain))
         return directory
 
     def __exit__(self, *exc) -> None:

@@ -47,7 +47,8 @@ class PeerView(Shown):
     def __str__(self) -> str:
         peer = "server" if self.role == "client" else "client"
         if self.peer_subject is not None:
-            seen = f"verified {peer} certificate {self.peer_subject or '(empty subject)'} [{', '.join(self.peer_names)}]"
+            seen = (f"verified {peer} certificate {self.peer_subject or '(empty subject)'} "
+                    f"[{', '.join(self.peer_names)}]")
         elif self.handshake_done:
             seen = f"no {peer} certificate"
         else:

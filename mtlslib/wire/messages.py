@@ -132,7 +132,8 @@ class ClientHello(HandshakeMessage):
     @property
     def signature_algorithms(self) -> tuple[str, ...]:
         data = _find(self.extensions, 13)
-        return tuple(name_of(SIGNATURE_SCHEMES, s) for s in _uint_list(data, 2, 2, "signature_algorithms")) if data else ()
+        return (tuple(name_of(SIGNATURE_SCHEMES, s) for s in _uint_list(data, 2, 2, "signature_algorithms"))
+                if data else ())
 
     @property
     def server_name(self) -> str | None:
@@ -391,7 +392,8 @@ def _parse_certificate_request(r: Reader, raw: bytes, tls13: bool):
     schemes = []
     while not schemes_reader.done():
         schemes.append(schemes_reader.uint(2))
-    return CertificateRequest(13, raw, b"", tuple(schemes), _distinguished_names(r.vector(2), "CertificateRequest CA names"))
+    return CertificateRequest(13, raw, b"", tuple(schemes),
+                              _distinguished_names(r.vector(2), "CertificateRequest CA names"))
 
 
 def _parse_new_session_ticket(r: Reader, raw: bytes, tls13: bool):

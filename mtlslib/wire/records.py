@@ -24,7 +24,8 @@ class Record:
     @property
     def header(self) -> bytes:
         """The 5-byte header, which is also the additional data of a TLS 1.3 AEAD record."""
-        return bytes([self.content_type]) + self.legacy_version.to_bytes(2, "big") + len(self.fragment).to_bytes(2, "big")
+        return (bytes([self.content_type]) + self.legacy_version.to_bytes(2, "big")
+                + len(self.fragment).to_bytes(2, "big"))
 
     @property
     def type_name(self) -> str:

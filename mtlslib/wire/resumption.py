@@ -142,7 +142,8 @@ def hkdf_extract(salt: bytes, ikm: bytes, suite: CipherSuite) -> bytes:
 
 
 def derive_secret(secret: bytes, label: str, messages: Sequence[bytes], suite: CipherSuite) -> bytes:
-    """Derive-Secret(Secret, Label, Messages) = HKDF-Expand-Label(Secret, Label, Transcript-Hash(Messages), Hash.length)."""
+    """Derive-Secret(Secret, Label, Messages) =
+    HKDF-Expand-Label(Secret, Label, Transcript-Hash(Messages), Hash.length)."""
     return hkdf_expand_label(secret, label, transcript_hash(list(messages), suite), suite.hash_length, suite)
 
 
