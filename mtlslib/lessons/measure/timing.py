@@ -138,9 +138,9 @@ def handshake_latencies(configs: Sequence[HandshakeConfig] = DEFAULT_CONFIGS, *,
         for _ in range(warmup):
             for _config, address, client_ctx in targets:
                 _one_connection(address, client_ctx, timeout)
-        # Everything alive now is left out of the collections that run while timing, so none of them
-        # has to walk the notebook's whole heap (long enough to spoil a sample);
-        # cheaper than collecting it all first.
+        # Freeze what is alive now: a collection that runs while timing then skips it instead of walking
+        # the notebook's whole heap, which takes long enough to spoil a sample (and collecting it all
+        # first would cost more than freezing, which costs nothing).
         thaw = gc.get_freeze_count() == 0
         gc.freeze()
         try:
