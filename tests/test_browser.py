@@ -147,6 +147,19 @@ def _menu(page, menu: str, item: str) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
 
 
+def _run_all_cells(page, outputs) -> None:
+    """Run All Cells, and once more if no cell has started 20 s later: a menu click that JupyterLab
+    missed (it happens, rarely, just after the page loads) is not what this test is about."""
+    for _ in range(2):
+        _menu(page, "Run", "Run All Cells")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if outputs.count() or page.locator(".jp-InputArea-prompt", has_text="[*]").count():
+                return
+            time.sleep(0.2)
+    raise AssertionError("Run All Cells, twice, started no cell within 20 s")
+
+
 @pytest.mark.timeout(240)
 def test_jupyterlab_runs_the_start_notebook(browser, tmp_path):
     work = tmp_path / "notebooks"
@@ -173,8 +186,12 @@ def test_jupyterlab_runs_the_start_notebook(browser, tmp_path):
         _menu(page, "Edit", "Clear Outputs of All Cells")
         outputs = page.locator(".jp-OutputArea-output")
         assert outputs.count() == 0, "the stored outputs were not cleared"
-        _menu(page, "Run", "Run All Cells")
-        page.get_by_text("handshake OK").first.wait_for(state="attached", timeout=90_000)
+        _run_all_cells(page, outputs)
+        try:
+            page.get_by_text("handshake OK").first.wait_for(state="attached", timeout=90_000)
+        except sync_api.TimeoutError:
+            raise AssertionError("no 'handshake OK' within 90 s of Run All Cells; the outputs by then: "
+                                 f"{outputs.all_inner_texts()!r}") from None
         page.get_by_text("unable to get local issuer").first.wait_for(state="attached", timeout=30_000)
         text = "\n".join(outputs.all_inner_texts())
         assert "Ready." in text
