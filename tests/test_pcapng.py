@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import pytest
 
 from mtlslib.errors import UsageError
-from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import capture_handshake
 from mtlslib.tls.pcap import compare_all_with_tshark, compare_with_tshark, tshark_messages
 from mtlslib.wire.pcapng import MAX_SEGMENT, SECRETS_TYPE_TLS, TcpEndpoints, decryption_secrets_block, pcapng_bytes
@@ -191,11 +190,6 @@ def _capture(version, case, server_cert, client_cert, ca, other_ca):
     if case == "server not trusted":
         return capture_handshake(server_cert, trust=other_ca, tls_version=version)
     return capture_handshake(server_cert, client_cert, server_trust=other_ca, client_trust=ca, tls_version=version)
-
-
-@pytest.fixture(scope="module")
-def other_ca():
-    return CertificateAuthority.create("Another Root CA", seed="tests-other")
 
 
 CASES = ["tls", "mutual", "server not trusted", "client not trusted"]

@@ -14,7 +14,7 @@ from mtlslib.verification import explain
 
 
 @pytest.fixture(scope="module")
-def hierarchy():
+def trust_setup():
     root = CertificateAuthority.create("Trust Root", seed="one meaning of trust")
     issuing = root.create_intermediate("Trust Issuing CA")
     other = CertificateAuthority.create("Unrelated Root", seed="one meaning of trust")
@@ -30,8 +30,8 @@ def hierarchy():
     ("intermediate as PEM", True),
     ("list with the unrelated root first", True),
 ])
-def test_handshake_and_explain_agree_on_every_kind_of_trust(hierarchy, which, expected):
-    root, issuing, other, server = hierarchy
+def test_handshake_and_explain_agree_on_every_kind_of_trust(trust_setup, which, expected):
+    root, issuing, other, server = trust_setup
     trust = {"root": root, "intermediate": issuing, "unrelated": other, "root as certificate": root.certificate,
              "intermediate as PEM": issuing.cert_pem, "list with the unrelated root first": [other, root]}[which]
     result = handshake(server, trust=trust)
@@ -40,16 +40,16 @@ def test_handshake_and_explain_agree_on_every_kind_of_trust(hierarchy, which, ex
     assert explanation.valid is expected, str(explanation)
 
 
-def test_an_intermediate_anchor_ends_the_path_for_both(hierarchy):
-    _, issuing, _, server = hierarchy
+def test_an_intermediate_anchor_ends_the_path_for_both(trust_setup):
+    _, issuing, _, server = trust_setup
     explanation = explain(server, issuing, name="localhost")
     path = explanation.checks[0]
     assert path.step == "chain" and "Trust Issuing CA" in path.reason and "Trust Root" not in path.reason
     assert handshake(server, trust=issuing).ok
 
 
-def test_mutual_tls_reads_client_trust_the_same_way(hierarchy):
-    root, issuing, other, _ = hierarchy
+def test_mutual_tls_reads_client_trust_the_same_way(trust_setup):
+    root, issuing, other, _ = trust_setup
     server = issuing.issue_server("localhost")
     client = issuing.issue_client("alice@example.test")
     for trust, expected in ((root, True), (issuing, True), (other, False)):

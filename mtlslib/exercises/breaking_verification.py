@@ -158,18 +158,19 @@ def check_accepted_by_openssl_only(build: Callable[[CertificateAuthority], Issue
 
 # Why a server refuses a client certificate for something else than its purpose: OpenSSL builds the
 # chain and checks every certificate's extensions (the purpose among them) before dates and signatures.
+_NEVER_REACHED = "so OpenSSL never reaches the purpose: issue it with issuing_ca, whose root the server trusts"
+_BAD_ISSUER = "issue it with issuing_ca itself"
+_BAD_DATES = "its dates are wrong, not its purpose: keep it valid, and look at what it says it is for"
 _NOT_THE_PURPOSE = {
-    "unable to get": "the server cannot chain it to the root it trusts, so OpenSSL never reaches the purpose: "
-                     "issue it with issuing_ca, whose root the server trusts",
-    "self-signed certificate": "nobody the server trusts vouches for it, so OpenSSL never reaches the purpose: "
-                               "issue it with issuing_ca, whose root the server trusts",
-    "invalid CA certificate": "an issuer on its chain is not a CA: issue it with issuing_ca itself",
-    "path length": "an issuer on its chain is not allowed that deep: issue it with issuing_ca itself",
+    "unable to get": f"the server cannot chain it to the root it trusts, {_NEVER_REACHED}",
+    "self-signed certificate": f"nobody the server trusts vouches for it, {_NEVER_REACHED}",
+    "invalid CA certificate": f"an issuer on its chain is not a CA: {_BAD_ISSUER}",
+    "path length": f"an issuer on its chain is not allowed that deep: {_BAD_ISSUER}",
     "unhandled critical extension": "it carries a critical extension OpenSSL does not know, refused before the "
                                     "purpose: leave that one out, and look at the extension every verifier knows "
                                     "that says what a certificate is for",
-    "expired": "its dates are wrong, not its purpose: keep it valid, and look at what it says it is for",
-    "not yet valid": "its dates are wrong, not its purpose: keep it valid, and look at what it says it is for",
+    "expired": _BAD_DATES,
+    "not yet valid": _BAD_DATES,
     "signature": "its signature does not verify: let issuing_ca sign it, with its own methods",
 }
 _UNLOADABLE = {

@@ -214,9 +214,8 @@ def check_leaked_key_opens(leaked_key_opens: Callable[[str], bool], leaked_key, 
     for cipher, expected in _SUITES.items():
         answer = attempt(leaked_key_opens, cipher)
         expect(isinstance(answer, bool), f"{name}({cipher!r}) returned {answer!r}: return True or False")
-        if answer != expected:
-            expect(False, f"{name}({cipher!r}) says {answer}, but a leaked key "
-                          f"{'opens' if expected else 'does not open'} it: {_why(cipher)}")
+        expect(answer == expected, f"{name}({cipher!r}) says {answer}, but a leaked key "
+                                   f"{'opens' if expected else 'does not open'} it: {_why(cipher)}")
     verdicts = []
     for recording in recordings:
         opened = try_to_open(recording, server_key=leaked_key).conversation is not None
