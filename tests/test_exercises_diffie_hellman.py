@@ -89,7 +89,8 @@ def test_a_multiplication_per_unit_of_the_secret_is_refused_at_26_bits():
 @pytest.mark.parametrize("answer, words", [
     (lambda p, a, B: pow(a, B, p), "base and exponent are swapped"),
     (lambda p, a, B: B ** a if a < 20 else pow(B, a, p), "not reduced modulo p = 23"),
-    (lambda p, a, B: pow(B, a + 1, p), "Hint: Alice raises Bob's public value to her own secret"),
+    (lambda p, a, B: pow(B, a + 1, p), "Hint: of the two numbers you were given, which is yours"),
+    (lambda p, a, B: pow(2, a, p), "expected 19^6 mod 23. Hint"),  # 2^6 = 6^19 mod 23: not called swapped
     (lambda p, a, B: str(pow(B, a, p)), "return an int"),
 ])
 def test_wrong_shared_secrets_are_explained(answer, words):

@@ -64,14 +64,16 @@ def check_shared_secret(shared_secret: Callable[[int, int, int], int]) -> None:
         bob = attempt(shared_secret, p, b, A)
         expect(isinstance(alice, int), f"{name}({p}, {a}, {B}) returned {type(alice).__name__} "
                f"{alice!r}: return an int")
-        expect(alice != pow(a, B, p) or alice == pow(B, a, p),
+        # Swapped only if both calls are: in a group this small one may match by chance.
+        expect(alice != pow(a, B, p) or alice == pow(B, a, p) or bob != pow(b, A, p),
                f"{name}({p}, {a}, {B}) returned {a}^{B} mod {p}: base and exponent are swapped. "
                "The base is the public value you received; the exponent is your own secret.")
         expect(0 <= alice < p, f"{name}({p}, {a}, {B}) returned {alice}, which is not reduced "
                f"modulo p = {p}: use pow(base, exponent, p)")
         expect(alice == pow(B, a, p),
                f"{name}({p}, {a}, {B}) returned {alice}; expected {B}^{a} mod {p}. "
-               "Hint: Alice raises Bob's public value to her own secret.")
+               "Hint: of the two numbers you were given, which is yours and which came from the other side, "
+               "and which of them is secret?")
         expect(alice == bob, f"in the group {group}, Alice computed {alice} but Bob computed {bob}")
     well_done(f"your {name} agrees with both sides' computation in {len(cases)} exchanges, "
               f"up to a {cases[-1][0].bits}-bit prime")
