@@ -56,7 +56,8 @@ def _answer(answer_hybrid: Callable, entries) -> tuple[bytes, bytes]:
         hint = (" Find the hybrid entry by its group, 0x11EC, not by its position: real clients put their "
                 "entries in any order." if entries[0][0] != X25519MLKEM768 else
                 " Each entry is a 2-byte group, a 2-byte length and that many bytes, after the list's own "
-                "2-byte length.")
+                "2-byte length; inside the hybrid entry, check which key comes first (section 2 prints the "
+                "layout of the client's share).")
         raise ExerciseIncorrect(f"given {_describe(entries)}: {error}.{hint}") from None
     expect(isinstance(result, tuple) and len(result) == 2 and all(isinstance(part, bytes) for part in result),
            f"{name}() returned {type(result).__name__}: return a pair of bytes, (server_share, shared_secret)")
