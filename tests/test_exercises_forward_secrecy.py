@@ -51,6 +51,17 @@ def right_prf(secret, label, seed, length):
     return p_hash(secret, label.encode() + seed, length)[:length]
 
 
+def remembering_prf():
+    """A PRF that keeps its first output and cuts every later answer from it."""
+    first = []
+
+    def tls12_prf(secret, label, seed, length):
+        first.append(first[0] if first else right_prf(secret, label, seed, 200))
+        return first[0][:length]
+
+    return tls12_prf
+
+
 def run_prf(setting, prf):
     server, recordings = setting
     check_tls12_prf(prf, recordings["AES128-GCM-SHA256"], server.key_pem)
@@ -98,7 +109,9 @@ WRONG_PRFS = {
     "one block too many, uncut": (
         lambda s, l, d, n: chained_blocks(s, l.encode() + d, l.encode() + d, n, blocks=n // 32 + 2),
         "returned 160 bytes for length=100: at least one whole block more than it takes"),
-    "the vector memorised": (lambda s, l, d, n: right_prf(*VECTOR_ARGS), "passes the test vector but not this session"),
+    "the vector memorised": (lambda s, l, d, n: right_prf(*VECTOR_ARGS),
+                             "returned 100 bytes for length=48: it must follow the length it is given"),
+    "state kept between calls": (remembering_prf(), "passes the test vector but not this session"),
     "never shorter than 48": (lambda s, l, d, n: right_prf(s, l, d, max(n, 48)), "client's Finished.*cut to 12 bytes"),
 }
 VECTOR_ARGS = (bytes.fromhex("9bbe436ba940f017b17652849a71db35"), "test label",

@@ -183,3 +183,12 @@ def test_tls13_is_unaffected_by_the_tls12_switch(pki):
     conversation = decode_conversation(recording.chunks, recording.keylog, tls12=True)
     assert conversation.decrypted and conversation.tls12 is None
     assert application_data(conversation)[:2] == [("client", REQUEST), ("server", RESPONSE)]
+
+
+def test_a_leaked_key_opens_no_tls13_recording_and_signed_nothing_in_a_resumption(pki):
+    link = Link(pki["rsa"], trust=pki["root"], tls_version="1.3")
+    first = link.connect(REQUEST, RESPONSE)
+    again = link.connect(b"again", b"again", resume=first)
+    assert again.resumed
+    assert "only signed CertificateVerify" in try_to_open(first, server_key=pki["rsa"].key_pem).refusal
+    assert "signed nothing" in try_to_open(again, server_key=pki["rsa"].key_pem).refusal

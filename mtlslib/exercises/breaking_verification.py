@@ -7,10 +7,12 @@ verifier), so what it reports is what OpenSSL really decided, with OpenSSL's own
 from __future__ import annotations
 
 import ssl
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Callable
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from mtlslib.exercises import attempt, expect, well_done
@@ -197,6 +199,24 @@ def _accepted_why(certificate: IssuedCertificate) -> str:
     return "OpenSSL found its purposes suitable for a client; read its extended key usage and its key usage"
 
 
+def _expect_only_the_purpose_wrong(leaf: x509.Certificate, issuing: x509.Certificate) -> None:
+    """OpenSSL stops at the first error it finds and checks the purpose before dates and signatures,
+    so a refusal for the purpose says nothing of those: check them here."""
+    refused = ("the server refuses it for its purpose, but OpenSSL stops at its first error, and it checks the "
+               "purpose before dates and signatures: only the purpose should be wrong, and")
+    expect(leaf.issuer == issuing.subject, f"{refused} {leaf.issuer.rfc4514_string() or 'an empty name'} issued "
+                                           "this one, not issuing_ca: let issuing_ca issue it")
+    try:
+        leaf.verify_directly_issued_by(issuing)
+        signed = True
+    except (ValueError, TypeError, InvalidSignature):
+        signed = False
+    expect(signed, f"{refused} issuing_ca's key did not sign this one: let issuing_ca sign it, with its own methods")
+    now = datetime.now(timezone.utc)
+    expect(leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc,
+           f"{refused} this one is outside its validity dates: keep it valid")
+
+
 def check_client_purpose_refusal(build: Callable[[CertificateAuthority], IssuedCertificate]) -> None:
     """``build(issuing_ca)`` returns a certificate, issued by ``issuing_ca``, that a mutual-TLS
     server trusting that CA's root refuses as a client certificate with "unsuitable certificate
@@ -217,9 +237,6 @@ def check_client_purpose_refusal(build: Callable[[CertificateAuthority], IssuedC
     expect(not result.ok, f"the server accepted it as a client certificate: {_accepted_why(certificate)}")
     expect("unsuitable certificate purpose" in reason,
            f"the server refused it, but for another reason: {reason!r}. Hint: {_hint(reason, _NOT_THE_PURPOSE)}")
-    issuer = certificate.certificate.issuer
-    expect(issuer == issuing.certificate.subject,
-           f"the server refuses it for its purpose, but {issuer.rfc4514_string() or 'an empty name'} issued it, "
-           "not issuing_ca: let issuing_ca issue it")
+    _expect_only_the_purpose_wrong(certificate.certificate, issuing.certificate)
     well_done(f"the server refuses it: {reason.split('] ')[-1]}; the client saw "
               f"{result.client_saw.alert_received or result.client_saw.error}")

@@ -75,8 +75,9 @@ def _refuse_the_library(function: Callable) -> None:
         current = todo.pop()
         names |= set(current.co_names)
         todo += [c for c in current.co_consts if isinstance(c, types.CodeType)]
-    library = {tls12.prf, tls12.p_hash, tls12.master_secret, tls12.key_block, tls12.finished_verify_data}
-    uses = any(namespace.get(n) is tls12 or namespace.get(n) in library for n in names) or "tls12" in names
+    # Compared by identity: a name may be bound to anything, a dict included.
+    library = (tls12, tls12.prf, tls12.p_hash, tls12.master_secret, tls12.key_block, tls12.finished_verify_data)
+    uses = any(namespace.get(n) is f for n in names for f in library) or "tls12" in names
     expect(not uses, f"{getattr(function, '__name__', 'your function')}() calls mtlslib.wire.tls12, the course's "
                      "own PRF: write P_hash yourself with hmac and hashlib")
 
@@ -131,6 +132,8 @@ def check_tls12_prf(prf: Callable, recording: Recording, leaked_key) -> None:
     # Extended master secret (RFC 7627): the hash of the handshake up to ClientKeyExchange replaces the randoms.
     session_hash = hashlib.sha256(b"".join(messages[:secrets.transcript_messages])).digest()
     master = attempt(prf, secrets.premaster, "extended master secret", session_hash, 48)
+    expect(len(master) == 48, f"{name}() returned {len(master)} bytes for length=48: it must follow the length "
+                              "it is given, not the one of the test vector")
     expect(master == secrets.master, f"{name}() passes the test vector but not this session's master secret: "
                                      "did it keep state between calls?")
     finished = [i for i, raw in enumerate(messages) if raw[0] == 20]
@@ -193,8 +196,8 @@ _WHY = {  # the longest prefix of the suite's name that is here says why
     "AECDH-": "AECDH is anonymous ECDHE: ephemeral, and without any certificate, so there is no server key "
               "to leak (nor any authentication)",
     "SRP-": "SRP in front is the key exchange (RFC 5054): each side computes the premaster secret from one-time "
-            "values and the password (the server from its verifier); the certificate key only signs the "
-            "server's values",
+            "values and the password (the server from its verifier); the certificate key, if there is one, only "
+            "signs the server's values",
 }
 
 

@@ -69,7 +69,7 @@ class Recording(Shown):
 def key_exchange_of(cipher: str) -> str:
     """How a suite agrees on its keys, by OpenSSL's name: TLS 1.3 suites leave it to the key_share."""
     if cipher.startswith("TLS_"):
-        return "a TLS 1.3 key share: ephemeral (EC)DHE, absent only in a PSK-only resumption"
+        return "a TLS 1.3 key share: ephemeral (EC)DHE, absent only in a PSK-only (psk_ke) handshake"
     suite = next((s for s in TLS12_SUITES.values() if s.name == cipher), None)
     if suite is None:
         return "unknown to this course"
@@ -168,8 +168,10 @@ def try_to_open(recording: Recording, *, server_key=None, keylog: str | None = N
     except DecryptError as error:
         return Opened(recording, None, str(error))
     if not conversation.decrypted and conversation.version == "TLSv1.3" and server_key is not None:
+        signed = ("a resumption sends no certificate, so the server's key signed nothing" if recording.resumed
+                  else "the server's key only signed CertificateVerify")
         return Opened(recording, None, "TLS 1.3 has no RSA key transport: a full handshake always agrees on its "
-                                       "keys by ephemeral (EC)DHE, and the server's key only signed CertificateVerify")
+                                       f"keys by ephemeral (EC)DHE, and {signed}")
     if not conversation.decrypted:
         return Opened(recording, None, "nothing to open it with: give a server key or a key log")
     failed = [check for check in conversation.checks if not check.ok]
