@@ -7,16 +7,16 @@ axe-playwright-python and Debian's Chromium, and is skipped with the reason show
 
 from __future__ import annotations
 
-import base64
 import os
-import struct
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
 from mtlslib.course.environment import CHROMIUM
 from mtlslib.course.reading import build_html
-from mtlslib.display import describe_dot, describe_figure, new_figure
+from mtlslib.display import describe_dot
+from mtlslib.display.chart import Chart
 from mtlslib.lessons.diagrams import chain_diagram, sequence_diagram
 from mtlslib.pki import CertificateAuthority
 from mtlslib.tls import capture_handshake
@@ -70,30 +70,26 @@ def test_a_diagram_names_itself_in_its_svg_and_its_output_metadata(ca, server_ce
     assert metadata["image/svg+xml"]["alt"] == diagram.description == describe_dot(data["text/plain"])
 
 
-def test_a_figure_is_described_by_its_titles_axes_categories_and_series():
-    figure = new_figure(8, 3)
-    left, right = figure.subplots(1, 2)
-    figure.suptitle("Handshakes")
-    left.plot([1, 2], [3, 4], label="TLS 1.3")
-    left.plot([1, 2], [4, 5], label="mTLS 1.3, resumed")
-    left.legend()
-    left.set(title="Time", xlabel="round trip (ms)", ylabel="median (ms)", yscale="log")
-    right.barh([0, 1], [10, 20])
-    right.set_yticks([0, 1], ["client sent", "server sent"])
-    right.set_xlabel("bytes")
-    assert describe_figure(figure) == (
+def test_a_chart_is_described_by_its_titles_axes_categories_and_series():
+    chart = Chart(800, 300, 2, title="Handshakes")
+    left, right = chart.panels
+    left.line([1, 2], [3, 4], colour="#2563eb", label="TLS 1.3")
+    left.line([1, 2], [4, 5], colour="#d97706", dash=":", label="mTLS 1.3, resumed")
+    left.title, left.x.label, left.y.label, left.y.scale = "Time", "round trip (ms)", "median (ms)", "log"
+    right.y_categories(["client sent", "server sent"])
+    right.rect(0, 10, -0.3, 0.3, colour="#d97706")
+    right.rect(0, 20, 0.7, 1.3, colour="#2563eb")
+    right.x.label = "bytes"
+    assert chart.describe() == (
         'Handshakes. Panel 1 of 2 "Time": x axis: round trip (ms); y axis: median (ms) (log scale); '
         'series: "TLS 1.3", "mTLS 1.3, resumed". Panel 2 of 2: x axis: bytes; '
         'y categories: "client sent", "server sent".')
-    assert repr(figure).startswith("<Figure size")  # the text nbval compares is unchanged
-    data, metadata = figure._repr_mimebundle_()
-    assert metadata == {"image/png": {"alt": describe_figure(figure)}}
-    # The PNG it draws itself, at the size it was given (8 x 3 inches at 100 dots per inch).
-    png = base64.b64decode(data["image/png"])
-    assert png.startswith(b"\x89PNG") and struct.unpack(">II", png[16:24]) == (800, 300)
-    # A frontend that leaves the PNG out gets only the text alternative, and nothing is drawn.
-    for asked in ({"include": {"text/plain"}}, {"exclude": {"image/png"}}):
-        assert figure._repr_mimebundle_(**asked) == ({}, metadata)
+    data, metadata = chart._repr_mimebundle_()
+    assert metadata == {"image/svg+xml": {"alt": chart.describe()}}
+    assert data["text/plain"] == "<Chart 800x300 with 2 panels>"  # the text nbval compares
+    svg = ElementTree.fromstring(data["image/svg+xml"])
+    assert (svg.get("role"), svg.get("aria-label")) == ("img", chart.describe())
+    assert (svg.get("width"), svg.get("height")) == ("800", "300")
 
 
 # --- axe-core on every page ---------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import statistics
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from IPython.lib.pretty import pretty
-from matplotlib.figure import Figure
 
 from mtlslib.errors import FigureError, ProfileError, UsageError
 from mtlslib.lessons import measure
@@ -172,11 +171,17 @@ def test_a_ratio_needs_both_halves_of_a_pair():
 
 def test_the_latency_figure_has_the_distributions_and_every_configuration():
     samples = _samples(TLS13, [1, 1.2, 1.1]) + _samples(MTLS13, [2, 2.5, 2.2])
-    figure = measure.plot_latencies(samples)
-    assert isinstance(figure, Figure)
-    left, right = figure.axes
-    assert [t.get_text() for t in left.get_legend().get_texts()] == [TLS13.label, MTLS13.label]
-    assert [t.get_text() for t in right.get_yticklabels()] == [TLS13.label, MTLS13.label]
+    left, right = measure.plot_latencies(samples).panels
+    assert [mark.label for mark in left.legend()] == [TLS13.label, MTLS13.label]
+    # The histogram counts every connection (the slowest piled into the last bin): three of each kind.
+    bins = [mark for mark in left.marks if mark.kind == "rect"]
+    assert sum(bin_.ys[1] for bin_ in bins) == 6
+    assert right.categories == [TLS13.label, MTLS13.label]
+    # Each box spans the middle half of its row's samples, and its median line sits inside it.
+    boxes = [mark for mark in right.marks if mark.kind == "rect"]
+    assert [box.xs for box in boxes] == [pytest.approx((1.05, 1.15)), pytest.approx((2.1, 2.35))]
+    medians = [mark for mark in right.marks if mark.kind == "line" and mark.width == 2]
+    assert [median.xs[0] for median in medians] == pytest.approx([1.1, 2.2])
     with pytest.raises(FigureError, match="no latency samples"):
         measure.plot_latencies([])
     with pytest.raises(FigureError, match="TLS 1.3"):
@@ -268,12 +273,11 @@ def test_a_failed_handshake_has_no_traffic_to_count(ed25519_pki):
 
 
 def test_the_traffic_figure_has_one_pair_of_bars_per_row(traffic):
-    figure = measure.plot_traffic(traffic)
-    (axes,) = figure.axes
-    assert [t.get_text() for t in axes.get_yticklabels()] == ["TLS 1.3 (1 RTT)", "mTLS 1.3 (1 RTT)",
-                                                               "TLS 1.2 (2 RTT)", "mTLS 1.2 (2 RTT)"]
-    assert sorted(bar.get_width() for bar in axes.patches) == sorted(
+    (panel,) = measure.plot_traffic(traffic).panels
+    assert panel.categories == ["TLS 1.3 (1 RTT)", "mTLS 1.3 (1 RTT)", "TLS 1.2 (2 RTT)", "mTLS 1.2 (2 RTT)"]
+    assert sorted(bar.xs[1] for bar in panel.marks if bar.kind == "rect") == sorted(
         [t.client_bytes for t in traffic] + [t.server_bytes for t in traffic])
+    assert [mark.label for mark in panel.legend()] == ["client sent", "server sent"]
     with pytest.raises(FigureError):
         measure.plot_traffic([])
 

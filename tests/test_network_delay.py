@@ -12,7 +12,6 @@ import socket
 import time
 
 import pytest
-from matplotlib.figure import Figure
 
 from mtlslib.errors import FigureError, NotLoopbackError, UsageError
 from mtlslib.lessons import measure
@@ -221,9 +220,10 @@ def test_the_network_results_print_one_way():
         "-----------------  --------  ---------\n"
         "TLS 1.3                 2.3      104.6\n"
         "mTLS 1.2, resumed       2.0      106.0")
-    figure = measure.plot_network(rows)
-    assert isinstance(figure, Figure)
-    assert [line.get_label() for line in figure.axes[0].lines][-2:] == ["TLS 1.3", "mTLS 1.2, resumed"]
+    (panel,) = measure.plot_network(rows).panels
+    assert [mark.label for mark in panel.legend()] == ["TLS 1.3", "mTLS 1.2, resumed"]
+    resumed = panel.legend()[1]
+    assert (resumed.xs, resumed.ys, resumed.dash, resumed.marker) == ((0, 50), (2.0, 106.0), ":", "s")
 
 
 def test_the_network_helpers_refuse_what_they_cannot_read():

@@ -19,7 +19,7 @@ from importlib import metadata
 __all__ = ["dot_install_command", "ensure_browser", "ensure_dot", "ensure_tshark", "environment_report", "readiness"]
 
 # What the chapters need (requirements.txt); the test tools (requirements-test.txt) are not a student's concern.
-_PACKAGES = ("cryptography", "jupyterlab", "matplotlib", "graphviz")
+_PACKAGES = ("cryptography", "jupyterlab", "graphviz")
 
 
 def dot_install_command() -> str:
@@ -123,7 +123,7 @@ def readiness() -> str:
     checks = [("Python 3.11 or newer", sys.version_info >= (3, 11), "use Python 3.11+ (make PYTHON=python3.11 lab)"),
               ("OpenSSL 3 behind the ssl module", ssl.OPENSSL_VERSION_INFO >= (3, 0),
                "use a Python built with OpenSSL 3")]
-    for package, minimum in (("cryptography", (45, 0)), ("graphviz", (0, 20)), ("matplotlib", (3, 8))):
+    for package, minimum in (("cryptography", (47, 0)), ("graphviz", (0, 20))):
         try:
             found = _version_tuple(metadata.version(package)) >= minimum
         except metadata.PackageNotFoundError:

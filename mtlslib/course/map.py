@@ -22,7 +22,6 @@ WORDS_PER_MINUTE, MINUTES_PER_CODE_CELL, MINUTES_PER_EXERCISE = 180, 0.5, 5
 # What a chapter uses beyond Python and mtlslib, recognised in its code.
 _NEEDS = (
     (re.compile(r"\b(\w+_diagram|side_by_side)\b"), "graphviz (dot)"),
-    (re.compile(r"\b(matplotlib|\w+_figure|plot_\w+)\b"), "matplotlib"),
     (re.compile(r"\b(curl|openssl_s_client)\("), "curl and openssl (optional: skipped when missing)"),
 )
 

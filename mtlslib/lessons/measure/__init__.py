@@ -2,7 +2,7 @@
 
 Every measuring function returns *tidy* results, a list of small frozen dataclasses (one row per
 observation or per configuration) whose ``str()`` is one readable line, and every plotting
-function takes those rows and returns a matplotlib ``Figure``, so that a notebook cell is one line
+function takes those rows and returns a ``Chart`` (an SVG picture), so that a notebook cell is one line
 and the numbers stay available for checking.
 
 - :mod:`.timing`: handshake latencies, signature costs, issuing certificates;

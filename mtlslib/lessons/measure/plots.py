@@ -1,13 +1,13 @@
-"""The measurements as matplotlib figures: every function takes the rows a measuring function
-returned and returns a ``Figure`` (made without pyplot, so that a notebook shows it once, as the
-cell's value), whose output carries its text alternative (title, axes, series) for the reading edition."""
+"""The measurements as charts: every function takes the rows a measuring function returned and
+returns a :class:`~mtlslib.display.chart.Chart`, which a notebook shows once, as the cell's value,
+an SVG picture that carries its text alternative (title, axes, series) for the reading edition."""
 
 from __future__ import annotations
 
 import statistics
 from typing import Iterable, Sequence
 
-from mtlslib.display import new_figure
+from mtlslib.display.chart import Chart
 from mtlslib.errors import FigureError
 
 from .network import NetworkConfig, NetworkSummary
@@ -17,9 +17,9 @@ from .traffic import Traffic
 __all__ = ["plot_latencies", "plot_network", "plot_traffic"]
 
 
-def plot_latencies(samples: Iterable[LatencySample]):
+def plot_latencies(samples: Iterable[LatencySample]) -> Chart:
     """Left: the latency distributions of TLS and mutual TLS 1.3 (the first key type measured)
-    overlaid; right: every configuration as a box plot. Returns the ``Figure``."""
+    overlaid; right: every configuration as a box plot. Returns the ``Chart``."""
     samples = list(samples)
     if not samples:
         raise FigureError("no latency samples to plot: give the result of handshake_latencies()")
@@ -29,87 +29,94 @@ def plot_latencies(samples: Iterable[LatencySample]):
     if not pair:
         raise FigureError(f"no TLS 1.3 samples with {first_key} keys (the first key type measured) to draw the "
                           "distributions of: measure TLS 1.3 first")
-    fig = new_figure(11, 4.2)
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.3]})
+    chart = Chart(1100, 420, 2, ratios=(1, 1.3))
+    left, right = chart.panels
     pair_ms = [s * 1000 for config in pair for s in groups[config]]
     # The slowest few (a thread that had to wait for the processor) would stretch the axis and
     # squash the shapes; they are piled into the last bin instead.
     low = min(pair_ms) * 0.9
     high = statistics.quantiles(pair_ms, n=20)[-1] if len(pair_ms) > 1 else max(pair_ms) * 1.1
-    bins = [low + (high - low) * i / 50 for i in range(51)]
+    width = (high - low) / 50
+    tallest = 0
     for config in pair:
-        left.hist([min(s * 1000, high) for s in groups[config]], bins=bins, alpha=0.6, label=config.label,
-                  color=_colour(config))
-    left.set_xlabel("milliseconds (connect, handshake, first answer;\nthe slowest 5% piled on the right)")
-    left.set_ylabel("connections")
-    left.set_title("TLS 1.3 against mutual TLS 1.3")
-    left.legend()
+        counts = [0] * 50
+        for seconds in groups[config]:
+            counts[min(int((min(seconds * 1000, high) - low) / width), 49)] += 1
+        tallest = max(tallest, *counts)
+        label = config.label  # in the legend once, with the first bin drawn
+        for index, count in enumerate(counts):
+            if count:
+                left.rect(low + index * width, low + (index + 1) * width, 0, count, colour=_colour(config),
+                          opacity=0.6, label=label)
+                label = ""
+    left.x.limits, left.y.limits = (low - width, high + width), (0, tallest * 1.1)
+    left.x.label = "milliseconds (connect, handshake, first answer;\nthe slowest 5% piled on the right)"
+    left.y.label, left.title = "connections", "TLS 1.3 against mutual TLS 1.3"
     configs = list(groups)
-    box = right.boxplot([[s * 1000 for s in groups[c]] for c in configs], orientation="horizontal", whis=(5, 95),
-                        showfliers=False, patch_artist=True, medianprops={"color": "black"})
-    for patch, config in zip(box["boxes"], configs):
-        patch.set_facecolor(_colour(config))
-        patch.set_alpha(0.6)
-    right.set_yticks(range(1, len(configs) + 1), [c.label for c in configs])
-    right.invert_yaxis()
-    right.set_xlabel("milliseconds (line: median; box: middle half;\nwhiskers: from the fastest 5% to the slowest 5%)")
-    right.set_title("Every configuration")
-    fig.tight_layout()
-    return fig
+    right.y_categories([c.label for c in configs])
+    for row, config in enumerate(configs):
+        values = sorted(s * 1000 for s in groups[config])
+        if len(values) > 1:
+            fastest, *_, slowest = statistics.quantiles(values, n=20, method="inclusive")
+            first, median, third = statistics.quantiles(values, n=4, method="inclusive")
+        else:
+            fastest = first = median = third = slowest = values[0]
+        right.line([fastest, first], [row, row], colour="black", width=1)
+        right.line([third, slowest], [row, row], colour="black", width=1)
+        for end in (fastest, slowest):
+            right.line([end, end], [row - 0.15, row + 0.15], colour="black", width=1)
+        right.rect(first, third, row - 0.3, row + 0.3, colour=_colour(config), opacity=0.6, edge="black")
+        right.line([median, median], [row - 0.3, row + 0.3], colour="black", width=2)
+    right.x.label = "milliseconds (line: median; box: middle half;\nwhiskers: from the fastest 5% to the slowest 5%)"
+    right.title = "Every configuration"
+    return chart
 
 
 def _colour(config: ConnectionKind) -> str:
     return "#d97706" if config.mutual else "#2563eb"
 
 
-def plot_traffic(rows: Sequence[Traffic]):
-    """Bytes each side sent during the handshake, one group of bars per row. Returns the ``Figure``."""
+def plot_traffic(rows: Sequence[Traffic]) -> Chart:
+    """Bytes each side sent during the handshake, one group of bars per row. Returns the ``Chart``."""
     if not rows:
         raise FigureError("no traffic rows to plot: give the result of handshake_traffic() for each capture")
-    fig = new_figure(7, 3.2)
-    ax = fig.subplots()
-    positions = range(len(rows))
+    chart = Chart(700, 120 + 48 * len(rows))
+    (ax,) = chart.panels
+    ax.y_categories([f"{r.label} ({r.round_trips} RTT)" for r in rows])
     width = 0.38
-    client = ax.barh([p - width / 2 for p in positions], [r.client_bytes for r in rows], width,
-                     label="client sent", color="#d97706")
-    server = ax.barh([p + width / 2 for p in positions], [r.server_bytes for r in rows], width,
-                     label="server sent", color="#2563eb")
-    for bars in (client, server):
-        ax.bar_label(bars, padding=3, fontsize=8)
-    ax.set_yticks(list(positions), [f"{r.label} ({r.round_trips} RTT)" for r in rows])
-    ax.invert_yaxis()
-    ax.set_xlabel("bytes on the wire before application data")
-    ax.margins(x=0.15)
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    return fig
+    for row, traffic in enumerate(rows):
+        for offset, sent, name, colour in ((-width, traffic.client_bytes, "client sent", "#d97706"),
+                                           (0, traffic.server_bytes, "server sent", "#2563eb")):
+            ax.rect(0, sent, row + offset, row + offset + width, colour=colour, label=name if row == 0 else "")
+            ax.text(sent, row + offset + width / 2, f"{sent:,}", dx=3, size=10, middle=True)
+    ax.x.limits = (0, max(max(r.client_bytes, r.server_bytes) for r in rows) * 1.18)
+    ax.x.label = "bytes on the wire before application data"
+    return chart
 
 
-def plot_network(summaries: Sequence[NetworkSummary]):
+def plot_network(summaries: Sequence[NetworkSummary]) -> Chart:
     """Median time to the first answer against the round-trip time, one line per configuration,
-    over grey guides at 1, 2 and 3 round trips. Returns the ``Figure``."""
+    over grey guides at 1, 2 and 3 round trips. Returns the ``Chart``."""
     if not summaries:
         raise FigureError("nothing to plot: give the result of summarize_network()")
     lines: dict[NetworkConfig, list[tuple[float, float]]] = {}
     for row in summaries:
         lines.setdefault(row.config, []).append((row.rtt_ms, row.median_ms))
     longest = max(row.rtt_ms for row in summaries)
-    fig = new_figure(7, 4.2)
-    ax = fig.subplots()
+    chart = Chart(700, 420)
+    (ax,) = chart.panels
     for n in (1, 2, 3):
-        ax.plot([0, longest], [0, n * longest], color="#9ca3af", linewidth=0.8, zorder=0)
-        ax.annotate(f"{n} x RTT", (longest, n * longest), xytext=(4, 0), textcoords="offset points",
-                    va="center", fontsize=8, color="#6b7280")
+        ax.line([0, longest], [0, n * longest], colour="#9ca3af", width=0.8)
+        ax.text(longest, n * longest, f"{n} x RTT", dx=4, size=10, colour="#4b5563", middle=True)
     for config, points in lines.items():
         points.sort()
         # Lines that coincide are the point of the figure: the line styles keep each one visible.
-        ax.plot([x for x, _ in points], [y for _, y in points], color=_colour(config),
-                linestyle=":" if config.resumed else ("-" if config.tls_version == "1.3" else "--"),
-                marker="o" if config.tls_version == "1.3" else "s", markersize=4, label=config.label)
-    ax.set_xlabel("round-trip time added by the relay (ms)")
-    ax.set_ylabel("median ms, connect to first answer")
-    ax.set_title("Waiting grows with the round-trip time; computing does not")
-    ax.margins(x=0.12)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+        ax.line([x for x, _ in points], [y for _, y in points], colour=_colour(config),
+                dash=":" if config.resumed else ("-" if config.tls_version == "1.3" else "--"),
+                marker="o" if config.tls_version == "1.3" else "s", label=config.label)
+    ax.x.label = "round-trip time added by the relay (ms)"
+    ax.y.label = "median ms, connect to first answer"
+    ax.title = "Waiting grows with the round-trip time; computing does not"
+    ax.margin = 0.12
+    ax.legend_at = "upper left"
+    return chart

@@ -7,12 +7,8 @@ can end with the result itself instead of calling a method to format it.
 
 from __future__ import annotations
 
-import base64
-import functools
 import html
-import io
 import re
-import sys
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -196,76 +192,3 @@ def describe_dot(source: str) -> str:
         elif text != "?":  # "?" points from "no trusted issuer", which says it already
             sentences.append(f"{names.get(node, node)} to {names.get(target, target)}: {text}.")
     return " ".join(sentences) or "A diagram."
-
-
-def describe_figure(figure) -> str:
-    """A text alternative for a matplotlib figure: its title, then each panel's title, axes (with
-    their scale), named categories and series, as the figure itself states them."""
-    from matplotlib.ticker import FixedLocator  # only figures need matplotlib
-
-    sentences = [f"{figure.get_suptitle()}."] if figure.get_suptitle() else []
-    axes = [axis for axis in figure.axes if axis.get_visible()]
-    for number, axis in enumerate(axes, 1):
-        heading = f"Panel {number} of {len(axes)}" if len(axes) > 1 else "Plot"
-        if axis.get_title():
-            heading += f" \"{axis.get_title()}\""
-        parts = []
-        for name, dimension in (("x", axis.xaxis), ("y", axis.yaxis)):
-            label = " ".join(dimension.get_label_text().split())
-            if label:
-                scale = dimension.get_scale()
-                parts.append(f"{name} axis: {label}" + ("" if scale == "linear" else f" ({scale} scale)"))
-            names = [" ".join(tick.get_text().split()) for tick in dimension.get_ticklabels()]
-            # Ticks placed by hand with words on them (not numbers) are categories: the bars' names.
-            if isinstance(dimension.get_major_locator(), FixedLocator) and any(
-                    re.search(r"[A-Za-z]", text) for text in names):
-                parts.append(f"{name} categories: " + ", ".join(f"\"{text}\"" for text in names))
-        series = [label for label in axis.get_legend_handles_labels()[1] if not label.startswith("_")]
-        if series:
-            parts.append("series: " + ", ".join(f"\"{label}\"" for label in series))
-        sentences.append(f"{heading}: {'; '.join(parts)}." if parts else f"{heading}.")
-    return " ".join(sentences) or "A figure."
-
-
-@functools.cache
-def described_figure_class():
-    """A matplotlib ``Figure`` whose notebook output is its PNG, drawn once, with its text alternative
-    (``describe_figure``) as the PNG's ``alt`` metadata, which the reading edition writes into the page."""
-    from matplotlib.figure import Figure
-
-    # Named Figure: its repr, "<Figure size ... with N Axes>", is the text nbval compares.
-    return type("Figure", (_Described, Figure), {})
-
-
-def new_figure(width: float, height: float):
-    """A described ``Figure`` of ``width`` x ``height`` inches, made without pyplot: nothing holds
-    on to it, and a cell that ends with it shows it once, as its value."""
-    return described_figure_class()(figsize=(width, height))
-
-
-class _Described:
-    def _repr_mimebundle_(self, include=None, exclude=None) -> tuple[dict, dict]:
-        metadata = {"image/png": {"alt": describe_figure(self)}}
-        if ((include is not None and "image/png" not in include) or (exclude is not None and "image/png" in exclude)
-                or _png_formatter_registered(self)):
-            return {}, metadata
-        # Drawn as laid out (every figure of the course lays itself out), once: pyplot's inline
-        # backend draws a figure twice, to crop it.
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png")
-        return {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii")}, metadata
-
-
-def _png_formatter_registered(figure) -> bool:
-    """Whether IPython has its own PNG formatter for ``figure``: pyplot's inline backend registers
-    one when a reader imports pyplot, and IPython then uses it (a cropped picture) whatever this
-    bundle holds, so drawing here would be wasted."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None:
-        return False
-    try:
-        shell.display_formatter.formatters["image/png"].lookup(figure)
-    except KeyError:
-        return False
-    return True
