@@ -355,9 +355,9 @@ def test_small_subgroup_attack_shows_what_each_query_taught():
 
 def test_element_of_order_has_that_order():
     group = ToyGroup.with_small_subgroups(16)
-    for r in group.small_subgroup_orders():
-        h = element_of_order(r, group.p)
-        assert h != 1 and pow(h, r, group.p) == 1
+    for n in (*group.small_subgroup_orders(), 4, 6, 2 * 3 * 5 * 7, (group.p - 1) // group.order, group.p - 1):
+        h = element_of_order(n, group.p)
+        assert multiplicative_order(h, group.p) == n
     with pytest.raises(ToyMathError, match="no element of order 7 modulo 23"):
         element_of_order(7, 23)
 

@@ -229,6 +229,15 @@ def test_good_names_of_each_kind_are_accepted(identity, kind):
     assert isinstance(general_name(identity), kind)
 
 
+@pytest.mark.parametrize("domain", ["test", "example.test", "a.b.example.test", "example", "x.example", "invalid",
+                                    "a.invalid", "localhost", "x.localhost", "com", "co.uk", "example.com"])
+def test_reserved_domains_are_answered_as_the_public_suffix_list_answers(domain):
+    from publicsuffixlist import PublicSuffixList
+
+    from mtlslib.pki.names import _is_public_suffix
+    assert _is_public_suffix(domain) == PublicSuffixList().is_public(domain)
+
+
 def test_a_huge_name_gets_a_short_message():
     from mtlslib.errors import ProfileError
     from mtlslib.pki import general_name

@@ -17,7 +17,6 @@ from mtlslib.insecure.toy_dh import (
     ToyGroup,
     ToyServer,
     element_of_order,
-    multiplicative_order,
     prime_factors,
     small_subgroup_attack,
     toy_secret,
@@ -130,11 +129,6 @@ _SUBGROUP_HINT = ("Hint: a genuine public value is a power of g, and the order o
                   "What can the order of a power of g be?")
 
 
-def _element_of_order(n: int, p: int) -> int:
-    """The first element of order exactly ``n`` modulo ``p``, for any ``n`` dividing p - 1, prime or not."""
-    return next(h for h in (pow(x, (p - 1) // n, p) for x in range(2, p)) if multiplicative_order(h, p) == n)
-
-
 def _factorization(n: int) -> str:
     parts = []
     for r in prime_factors(n):
@@ -161,7 +155,7 @@ def _bad_public_values(group: ToyGroup) -> dict[int, str]:
         bad[h] = (f"{h} has order {r}, a small prime: the shared secret {h}^b can take only {r} values, so "
                   f"Bob's answer reveals b mod {r}. {_SUBGROUP_HINT}")
     for n in (4, 6, 32, 2 * 3 * 5 * 7, 2 * 3 * 5 * 7 * 11 * 13):
-        h = _element_of_order(n, p)
+        h = element_of_order(n, p)
         bad[h] = (f"{h} has order {n} = {_factorization(n)}: {h}^r mod p is not 1 for any prime r, yet the shared "
                   f"secret {h}^b takes only {n} values and reveals b mod {n}. Small orders are not all prime: "
                   f"looking for the small prime orders one by one misses the orders they multiply into. "
@@ -170,7 +164,7 @@ def _bad_public_values(group: ToyGroup) -> dict[int, str]:
     bad[minus_g] = (f"{minus_g} (that is p - g) has order 2q: its square is a power of g but it is not one itself. "
                     "The shared secret it yields is plus or minus what a genuine value would give, and the sign "
                     f"tells the attacker whether b is even. A large order is not enough. {_SUBGROUP_HINT}")
-    s = _element_of_order((p - 1) // q, p)
+    s = element_of_order((p - 1) // q, p)
     generator = g * s % p
     bad[generator] = (f"{generator} (g times an element of order (p - 1)/q) generates the whole group: its order is "
                       "p - 1, the largest there is, yet it is not a power of g. Its shared secret carries a part of "

@@ -38,6 +38,16 @@ def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList()
 
 
+def _is_public_suffix(domain: str) -> bool:
+    """Whether ``domain`` is a public suffix. The reserved top-level domains (RFC 2606, 6761) are never
+    delegated, so the list has no rule under them and only the bare label is a suffix (the list's
+    implicit ``*`` rule): the course's own names are answered without loading the list."""
+    labels = domain.split(".")
+    if labels[-1] in ("test", "example", "invalid", "localhost"):
+        return len(labels) == 1
+    return _public_suffixes().is_public(domain)
+
+
 def _refuse(identity: str, problem: str) -> ProfileError:
     return ProfileError(f"{shorten(repr(identity), 60)} {problem}")
 
@@ -73,7 +83,7 @@ def dns_name(name: str, *, wildcard: bool = True, identity: str | None = None) -
     labels = name.split(".")
     if labels[0] == "*" and len(labels) > 1 and wildcard:
         base = ".".join(labels[1:])
-        if _public_suffixes().is_public(base):
+        if _is_public_suffix(base):
             raise _refuse(identity, f"is a wildcard over the public suffix {base!r}: it would cover every site "
                                     "registered under it; put the wildcard below a domain (*.example.test)")
         labels = labels[1:]
