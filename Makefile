@@ -53,8 +53,11 @@ lab: student
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) --ServerApp.root_dir=student \
 		--LabApp.default_url=/lab/tree/00_start_here.ipynb
 
-# Teachers: the full edition (solutions, executed answers, answers to every question).
+# Teachers: the full edition (solutions, executed answers, answers to every question). Its stored outputs
+# are the course's own, so they are trusted first: JupyterLab then shows their SVG charts and diagrams
+# before any cell runs again (an untrusted notebook shows only their text). The files are not changed.
 lab-teacher: setup
+	$(BIN)/jupyter trust notebooks/[0-9][0-9]_*.ipynb >/dev/null
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 # Teachers grading with nbgrader: a course directory in grading/ (not committed), one assignment per

@@ -115,3 +115,4 @@ def test_make_lab_opens_the_student_edition_and_make_lab_teacher_the_full_one():
     teacher = subprocess.run(["make", "-n", "lab-teacher"], cwd=root, capture_output=True, text=True,
                              timeout=60).stdout
     assert "notebooks/00_start_here.ipynb" in teacher
+    assert "jupyter trust notebooks/" in teacher  # its stored SVG pictures show without running the cells
