@@ -5,7 +5,8 @@ A :class:`Chart` is a row of :class:`Panel` objects. Marks are given in data coo
 drawn when the chart is shown: in a notebook a cell that ends with a chart shows it once, as an
 SVG picture whose ``aria-label`` says in words what it shows (titles, axes, categories, series),
 which is also the ``alt`` the reading edition writes. Text stays text, a chart weighs a few
-kilobytes, and drawing one takes milliseconds: no plotting stack to import.
+kilobytes, and drawing one takes a millisecond: no plotting stack to import. The same chart
+draws the same SVG on every run, so nbval can compare it.
 
 Text is not measured (SVG has no font metrics before it is shown); room for labels is reserved
 with an average character width, generous for the sans-serif faces browsers pick.
@@ -15,18 +16,24 @@ from __future__ import annotations
 
 import hashlib
 import html
-import math
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from dataclasses import dataclass
+from typing import Callable, Literal, Sequence
 
 from mtlslib.errors import FigureError
 
-__all__ = ["Chart", "Mark", "Panel"]
+from .axes import Axis, superscript
 
+__all__ = ["AXIS", "Chart", "FAINT", "GUIDE", "INK", "Mark", "NOTE", "Panel", "superscript"]
+
+# The palette the course's charts share (their data colours are their own).
+INK, NOTE, AXIS, GUIDE, FAINT = "#111827", "#4b5563", "#6b7280", "#9ca3af", "#d1d5db"
+_GRID = "#e5e7eb"
 _FONT = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 _CHARACTER = 0.6  # average width of a character, in ems
-_TEXT, _MUTED, _AXIS, _GRID = "#111827", "#4b5563", "#6b7280", "#e5e7eb"
-_DASHES = {"--": "6 4", ":": "1.5 3", "-": None, None: None}
+_DASHES = {None: None, "-": None, "--": "6 4", ":": "1.5 3"}
+_MARKERS = (None, "o", "s")
+_LEGEND_PLACES = ("upper right", "upper left", "lower right", "lower left", "below")
+_ID = "CHART-ID"  # stands for the chart's name until the drawing is complete
 
 
 def _number(value: float) -> str:
@@ -37,64 +44,6 @@ def _width(text: str, size: float) -> float:
     return max((len(line) for line in text.split("\n")), default=0) * size * _CHARACTER
 
 
-@dataclass
-class _Axis:
-    label: str = ""
-    scale: str = "linear"
-    limits: tuple[float, float] | None = None
-    ticks: Sequence[float] | None = None
-    tick_labels: Sequence[str] | None = None
-    formatter: Callable[[float], str] | None = None
-    inverted: bool = False
-    values: list[float] = field(default_factory=list)  # every coordinate the marks use, for autoscaling
-
-    def span(self, margin: float) -> tuple[float, float]:
-        if self.limits is not None:
-            return self.limits
-        values = [v for v in self.values if v > 0] if self.scale == "log" else self.values
-        if not values:
-            return (1.0, 10.0) if self.scale == "log" else (0.0, 1.0)
-        low, high = min(values), max(values)
-        if self.scale == "log":
-            low, high = math.log10(low), math.log10(high)
-        pad = (high - low) * margin or 0.5
-        low, high = low - pad, high + pad
-        return (10 ** low, 10 ** high) if self.scale == "log" else (low, high)
-
-    def position(self, value: float, span: tuple[float, float], start: float, end: float) -> float:
-        """Where ``value`` falls between the pixels ``start`` (for span[0]) and ``end``."""
-        low, high = span
-        if self.scale == "log":
-            value, low, high = math.log10(max(value, 1e-300)), math.log10(low), math.log10(high)
-        if self.inverted:
-            start, end = end, start
-        return start + (value - low) / (high - low) * (end - start)
-
-    def tick_marks(self, span: tuple[float, float]) -> list[tuple[float, str]]:
-        if self.ticks is not None:
-            labels = self.tick_labels or [self._label(t) for t in self.ticks]
-            return list(zip(self.ticks, labels))
-        low, high = span
-        if self.scale == "log":
-            first, last = math.ceil(math.log10(low) - 1e-9), math.floor(math.log10(high) + 1e-9)
-            every = max(1, math.ceil((last - first + 1) / 8))
-            values = [10.0 ** k for k in range(first, last + 1) if (k - first) % every == 0]
-        else:
-            raw = (high - low) / 6
-            magnitude = 10 ** math.floor(math.log10(raw))
-            step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-            start = math.ceil(low / step - 1e-9)
-            values = [round(k * step, 10) for k in range(start, int(math.floor(high / step + 1e-9)) + 1)]
-        return [(v, self._label(v)) for v in values]
-
-    def _label(self, value: float) -> str:
-        if self.formatter is not None:
-            return self.formatter(value)
-        if self.scale == "log":
-            return f"10^{round(math.log10(value))}"
-        return f"{value:,g}" if abs(value) < 1e6 else f"{value:.0e}"
-
-
 @dataclass(frozen=True)
 class Mark:
     """One thing drawn in a panel, in data coordinates: what the chart shows, readable by tests.
@@ -103,7 +52,7 @@ class Mark:
     ys[0], across the panel) or "text" (``words`` at (xs[0], ys[0]); xs[0] None: the left edge).
     """
 
-    kind: str
+    kind: Literal["line", "points", "rect", "hline", "text"]
     xs: tuple
     ys: tuple
     colour: str
@@ -120,16 +69,21 @@ class Mark:
 
 
 class Panel:
-    """One plotting area: marks in data coordinates, two axes, a title and a legend."""
+    """One plotting area: marks in data coordinates, two axes, a title and a legend.
+
+    ``square`` makes one unit as long on both axes (linear axes); ``margin`` is the share of the
+    data's range left free on each side of a fitted axis; ``legend_at`` is "upper right",
+    "upper left", "lower right", "lower left" or "below" (under the x axis's label).
+    """
 
     def __init__(self) -> None:
         self.title = ""
-        self.x, self.y = _Axis(), _Axis()
+        self.x, self.y = Axis(), Axis()
         self.categories: list[str] = []
         self.grid = False
-        self.equal = False
+        self.square = False
         self.margin = 0.05
-        self.legend_at = "upper right"  # or "lower right", "upper left", "lower left", "below"
+        self.legend_at = "upper right"
         self.marks: list[Mark] = []
 
     # --- marks ----------------------------------------------------------------------------------
@@ -137,6 +91,9 @@ class Panel:
     def line(self, xs: Sequence[float], ys: Sequence[float], *, colour: str, dash: str | None = None,
              width: float = 1.6, label: str = "", marker: str | None = None, opacity: float = 1.0) -> None:
         """A polyline through the points (``dash``: '--' or ':'), with ``marker`` ('o' or 's') on each."""
+        if dash not in _DASHES or marker not in _MARKERS:
+            raise FigureError(f"a line's dash is one of '-', '--', ':' and its marker 'o' or 's', "
+                              f"not {dash!r}/{marker!r}")
         self._add(Mark("line", tuple(xs), tuple(ys), colour, label, dash=dash, width=width, marker=marker,
                        opacity=opacity))
 
@@ -148,13 +105,14 @@ class Panel:
         """A filled rectangle between data coordinates: a bar, a histogram bin, a box."""
         self._add(Mark("rect", (x0, x1), (y0, y1), colour, label, opacity=opacity, edge=edge))
 
-    def hline(self, y: float, *, colour: str = "#9ca3af", dash: str | None = None, width: float = 0.8,
+    def hline(self, y: float, *, colour: str = GUIDE, dash: str | None = None, width: float = 0.8,
               label: str = "") -> None:
-        """A horizontal line across the whole panel at ``y``."""
-        self.y.values.append(y)
-        self.marks.append(Mark("hline", (), (y,), colour, label, dash=dash, width=width))
+        """A horizontal line across the whole panel at ``y`` (the y axis makes room for it)."""
+        if dash not in _DASHES:
+            raise FigureError(f"a line's dash is one of '-', '--', ':', not {dash!r}")
+        self._add(Mark("hline", (), (y,), colour, label, dash=dash, width=width))
 
-    def text(self, x: float | None, y: float, words: str, *, dx: float = 0, dy: float = 0, colour: str = _TEXT,
+    def text(self, x: float | None, y: float, words: str, *, dx: float = 0, dy: float = 0, colour: str = INK,
              size: float = 11, middle: bool = False) -> None:
         """``words`` at data point (x, y) moved by (dx, dy) pixels (dy up); x=None: the panel's left edge.
         Like an annotation, it does not widen the axes, and it may stand outside the plotting area."""
@@ -172,8 +130,13 @@ class Panel:
         self.marks.append(mark)
 
     def legend(self) -> list[Mark]:
-        """The marks with a label, in the order they were drawn: the legend's rows."""
-        return [mark for mark in self.marks if mark.label]
+        """The legend's rows: the first mark of each label, in the order they were drawn (the bars
+        of one series may all carry its label)."""
+        rows: dict[str, Mark] = {}
+        for mark in self.marks:
+            if mark.label:
+                rows.setdefault(mark.label, mark)
+        return list(rows.values())
 
     # --- words --------------------------------------------------------------------------------
 
@@ -187,71 +150,72 @@ class Panel:
         if self.categories:
             parts.append("y categories: " + ", ".join(f'"{" ".join(c.split())}"' for c in self.categories))
         if self.legend():
-            parts.append("series: " + ", ".join(f'"{mark.label}"' for mark in self.legend()))
+            parts.append("series: " + ", ".join(f'"{" ".join(mark.label.split())}"' for mark in self.legend()))
         return "; ".join(parts)
 
     # --- drawing ------------------------------------------------------------------------------
 
-    def draw(self, left: float, top: float, width: float, height: float, name: str) -> str:
+    def _svg(self, left: float, top: float, width: float, height: float, name: str) -> str:
         """The panel's SVG in the box (left, top, width, height), room for its labels included;
         ``name`` tells its clipping path from any other on the page."""
-        if {self.x.scale, self.y.scale} - {"linear", "log"}:
-            raise FigureError(f"an axis is 'linear' or 'log', not {self.x.scale!r} / {self.y.scale!r}")
+        if self.legend_at not in _LEGEND_PLACES:
+            raise FigureError(f"a legend goes {', '.join(map(repr, _LEGEND_PLACES))}, not {self.legend_at!r}")
         xspan, yspan = self.x.span(self.margin), self.y.span(self.margin)
         xticks, yticks = self.x.tick_marks(xspan), self.y.tick_marks(yspan)
         tick_width = max((_width(label, 11) for _, label in yticks), default=0)
         x0 = left + tick_width + 12 + (18 if self.y.label else 0)
         y0 = top + (24 if self.title else 6)
         x_lines = self.x.label.count("\n") + 1 if self.x.label else 0
-        x1, y1 = left + width - 10, top + height - 20 - 15 * x_lines - (24 if self.legend_at == "below" else 0)
-        if self.equal:
-            side = min(x1 - x0, y1 - y0)
-            x0, x1 = x0 + (x1 - x0 - side) / 2, x0 + (x1 - x0 - side) / 2 + side
-            y1 = y0 + side
+        x1 = left + width - 10
+        y1 = top + height - 20 - 15 * x_lines - (len(self.legend()) * 17 + 16 if self.legend_at == "below" else 0)
+        if self.square and self.x.scale == self.y.scale == "linear":
+            unit = min((x1 - x0) / (xspan[1] - xspan[0]), (y1 - y0) / (yspan[1] - yspan[0]))
+            spare = (x1 - x0) - unit * (xspan[1] - xspan[0])
+            x0, x1 = x0 + spare / 2, x1 - spare / 2
+            y1 = y0 + unit * (yspan[1] - yspan[0])
         area = (x0, y0, x1, y1)
 
         def place(x, y):
+            """A data point's pixels; None where it cannot be placed (0 or below on a log axis)."""
+            if (x is not None and not self.x.valid(x)) or not self.y.valid(y):
+                return None
             return (self.x.position(x, xspan, x0, x1) if x is not None else x0,
                     self.y.position(y, yspan, y1, y0))
 
-        out = []
-        clip = f"{name}-area"
-        out.append(f'<clipPath id="{clip}"><rect x="{_number(x0)}" y="{_number(y0)}" width="{_number(x1 - x0)}" '
-                   f'height="{_number(y1 - y0)}"/></clipPath>')
+        out = [f'<clipPath id="{name}"><rect x="{_number(x0)}" y="{_number(y0)}" width="{_number(x1 - x0)}" '
+               f'height="{_number(y1 - y0)}"/></clipPath>']
         for value, label in xticks:
-            px = place(value, yspan[0])[0]
+            px = _number(self.x.position(value, xspan, x0, x1))
             if self.grid:
-                out.append(f'<line x1="{_number(px)}" x2="{_number(px)}" y1="{_number(y0)}" y2="{_number(y1)}" '
-                           f'stroke="{_GRID}"/>')
-            out.append(f'<line x1="{_number(px)}" x2="{_number(px)}" y1="{_number(y1)}" y2="{_number(y1 + 4)}" '
-                       f'stroke="{_AXIS}"/>')
-            out.append(_text(px, y1 + 16, label, size=11, colour=_MUTED, anchor="middle"))
+                out.append(f'<line x1="{px}" x2="{px}" y1="{_number(y0)}" y2="{_number(y1)}" stroke="{_GRID}"/>')
+            out.append(f'<line x1="{px}" x2="{px}" y1="{_number(y1)}" y2="{_number(y1 + 4)}" stroke="{AXIS}"/>')
+            out.append(_text(float(px), y1 + 16, label, size=11, colour=NOTE, anchor="middle"))
         for value, label in yticks:
-            py = place(None, value)[1]
+            py = self.y.position(value, yspan, y1, y0)
             if self.grid:
                 out.append(f'<line x1="{_number(x0)}" x2="{_number(x1)}" y1="{_number(py)}" y2="{_number(py)}" '
                            f'stroke="{_GRID}"/>')
             out.append(f'<line x1="{_number(x0 - 4)}" x2="{_number(x0)}" y1="{_number(py)}" y2="{_number(py)}" '
-                       f'stroke="{_AXIS}"/>')
-            out.append(_text(x0 - 7, py, label, size=11, colour=_MUTED, anchor="end", middle=True))
-        out.append(f'<g clip-path="url(#{clip})">')
+                       f'stroke="{AXIS}"/>')
+            out.append(_text(x0 - 7, py, label, size=11, colour=NOTE, anchor="end", middle=True))
+        out.append(f'<g clip-path="url(#{name})">')
         out += [_draw(mark, place, area) for mark in self.marks if mark.kind != "text"]
         out.append("</g>")
-        out += [_draw(mark, place, area) for mark in self.marks if mark.kind == "text"]
+        # The frame before the labels: a label that reaches past the area is never struck through.
         out.append(f'<rect x="{_number(x0)}" y="{_number(y0)}" width="{_number(x1 - x0)}" '
-                   f'height="{_number(y1 - y0)}" fill="none" stroke="{_AXIS}"/>')
+                   f'height="{_number(y1 - y0)}" fill="none" stroke="{AXIS}"/>')
+        out += [_draw(mark, place, area) for mark in self.marks if mark.kind == "text"]
         if self.title:
             out.append(_text((x0 + x1) / 2, top + 14, self.title, size=13, anchor="middle", weight="600"))
         if self.x.label:
             out.append(_text((x0 + x1) / 2, y1 + 34, self.x.label, size=12, anchor="middle"))
         if self.y.label:
-            middle = (y0 + y1) / 2
-            out.append(f'<g transform="translate({_number(left + 12)},{_number(middle)}) rotate(-90)">'
+            out.append(f'<g transform="translate({_number(left + 12)},{_number((y0 + y1) / 2)}) rotate(-90)">'
                        + _text(0, 0, self.y.label, size=12, anchor="middle") + "</g>")
-        out.append(self._draw_legend(area))
+        out.append(self._legend_svg(area))
         return "".join(out)
 
-    def _draw_legend(self, area: tuple[float, float, float, float]) -> str:
+    def _legend_svg(self, area: tuple[float, float, float, float]) -> str:
         rows = self.legend()
         if not rows:
             return ""
@@ -279,22 +243,30 @@ class Panel:
                            f'y2="{_number(cy)}" stroke="{mark.colour}" stroke-width="1.6"{_dash(mark.dash)}/>')
                 if mark.marker:
                     out.append(_marker(mark.marker, key + 10, cy, 3.5, mark.colour))
-            out.append(_text(key + 26, cy, mark.label, size=11, middle=True))
+            out.append(_text(key + 26, cy, " ".join(mark.label.split()), size=11, middle=True))
         return "".join(out)
 
 
 def _draw(mark: Mark, place: Callable, area: tuple[float, float, float, float]) -> str:
     """One mark's SVG; ``place(x, y)`` gives a data point's pixels, ``area`` the plotting area's corners."""
     if mark.kind == "text":
-        px, py = place(mark.xs[0], mark.ys[0])
-        return _text(px + mark.offset[0], py - mark.offset[1], mark.words, size=mark.size, colour=mark.colour,
-                     middle=mark.middle)
+        point = place(mark.xs[0], mark.ys[0])
+        if point is None:
+            return ""
+        return _text(point[0] + mark.offset[0], point[1] - mark.offset[1], mark.words, size=mark.size,
+                     colour=mark.colour, middle=mark.middle)
     if mark.kind == "hline":
-        py = _number(place(None, mark.ys[0])[1])
+        point = place(None, mark.ys[0])
+        if point is None:
+            return ""
+        py = _number(point[1])
         return (f'<line x1="{_number(area[0])}" x2="{_number(area[2])}" y1="{py}" y2="{py}" stroke="{mark.colour}" '
                 f'stroke-width="{mark.width}"{_dash(mark.dash)}/>')
     if mark.kind == "rect":
-        (ax, ay), (bx, by) = place(mark.xs[0], mark.ys[0]), place(mark.xs[1], mark.ys[1])
+        corners = place(mark.xs[0], mark.ys[0]), place(mark.xs[1], mark.ys[1])
+        if None in corners:
+            return ""
+        (ax, ay), (bx, by) = corners
         return (f'<rect x="{_number(min(ax, bx))}" y="{_number(min(ay, by))}" width="{_number(abs(bx - ax))}" '
                 f'height="{_number(abs(by - ay))}" fill="{mark.colour}"'
                 + (f' fill-opacity="{mark.opacity}"' if mark.opacity != 1 else "")
@@ -302,16 +274,19 @@ def _draw(mark: Mark, place: Callable, area: tuple[float, float, float, float]) 
     pixels = [place(x, y) for x, y in zip(mark.xs, mark.ys)]
     out = []
     if mark.kind == "line":
-        path = " ".join(f"{'M' if i == 0 else 'L'}{_number(px)},{_number(py)}" for i, (px, py) in enumerate(pixels))
+        # A point that cannot be placed (0 on a log axis) breaks the line there.
+        path = " ".join(f"{'L' if i and pixels[i - 1] else 'M'}{_number(p[0])},{_number(p[1])}"
+                        for i, p in enumerate(pixels) if p)
         out.append(f'<path d="{path}" fill="none" stroke="{mark.colour}" stroke-width="{mark.width}"{_dash(mark.dash)}'
                    + (f' opacity="{mark.opacity}"' if mark.opacity != 1 else "") + ' stroke-linejoin="round"/>')
     if mark.marker:
-        out += [_marker(mark.marker, px, py, 4 if mark.kind == "points" else 3.5, mark.colour) for px, py in pixels]
+        radius = 4 if mark.kind == "points" else 3.5
+        out += [_marker(mark.marker, p[0], p[1], radius, mark.colour) for p in pixels if p]
     return "".join(out)
 
 
 def _dash(dash: str | None) -> str:
-    return f' stroke-dasharray="{_DASHES[dash]}"' if _DASHES.get(dash) else ""
+    return f' stroke-dasharray="{_DASHES[dash]}"' if _DASHES[dash] else ""
 
 
 class Chart:
@@ -346,16 +321,15 @@ class Chart:
         if self.title:
             out.append(_text(self.width / 2, 18, self.title, size=14, anchor="middle", weight="600"))
         left, total = 0.0, sum(self.ratios)
-        # Named from what the chart draws: the same chart drawn twice is the same picture, and two
-        # charts inlined in one page keep their clipping paths apart.
-        name = "chart-" + hashlib.sha256(repr([self.describe(), [(p.x.values, p.y.values) for p in self.panels]])
-                                         .encode()).hexdigest()[:10]
         for number, (panel, ratio) in enumerate(zip(self.panels, self.ratios)):
             width = self.width * ratio / total
-            out.append(panel.draw(left + 4, top + 4, width - 8, self.height - top - 8, f"{name}-{number}"))
+            out.append(panel._svg(left + 4, top + 4, width - 8, self.height - top - 8, f"{_ID}-{number}"))
             left += width
         out.append("</svg>")
-        return "".join(out)
+        drawing = "".join(out)
+        # Named from the drawing itself (rounded to the pixels it uses): the same chart gets the same
+        # name on every run, and two different charts inlined in one page keep their clipping paths apart.
+        return drawing.replace(_ID, "chart-" + hashlib.sha256(drawing.encode()).hexdigest()[:12])
 
     def __repr__(self) -> str:
         return f"<Chart {self.width}x{self.height} with {len(self.panels)} panel{'s' * (len(self.panels) > 1)}>"
@@ -365,7 +339,7 @@ class Chart:
         return {"image/svg+xml": self.svg(), "text/plain": repr(self)}, {"image/svg+xml": {"alt": self.describe()}}
 
 
-def _text(x: float, y: float, words: str, *, size: float, colour: str = _TEXT, anchor: str = "start",
+def _text(x: float, y: float, words: str, *, size: float, colour: str = INK, anchor: str = "start",
           middle: bool = False, weight: str | None = None) -> str:
     lines = words.split("\n")
     attributes = (f'font-size="{size}" fill="{colour}"' + (f' text-anchor="{anchor}"' if anchor != "start" else "")

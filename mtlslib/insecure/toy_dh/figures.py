@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
-from mtlslib.display.chart import Chart
+from mtlslib.display.chart import AXIS, FAINT, GUIDE, INK, NOTE, Chart, superscript
 from mtlslib.errors import FigureError
 
 from .attacks import AttackCost, Measurement, fit_growth
@@ -18,7 +18,6 @@ from .curves import CurvePoint, ToyCurve
 __all__ = ["curve_over_field_figure", "curve_over_reals_figure", "discrete_log_figure", "FigureError"]
 
 _COLOURS = ("#1d4ed8", "#dc2626", "#059669", "#7c3aed")
-_GUIDE, _NOTE = "#9ca3af", "#4b5563"
 
 
 def _between(low: float, high: float, count: int) -> list[float]:
@@ -40,17 +39,18 @@ def discrete_log_figure(*series: Sequence[Measurement], extend_to: int = 64,
     chart = Chart(620 * panels, 420, panels)
     left = chart.panels[0]
     left.title = "Discrete logarithm, measured here and extended"
-    left.x.label, left.y.label, left.y.scale = "size of the prime p (bits)", "seconds to find the secret (worst case)", "log"
+    left.x.label, left.y.label = "size of the prime p (bits)", "seconds to find the secret (worst case)"
+    left.y.scale = "log"
     for colour, measurements in zip(_COLOURS, series):
-        fit = fit_growth(measurements)
+        fit, method = fit_growth(measurements), measurements[0].method
         bits = [m.bits for m in measurements]
-        left.scatter(bits, [m.seconds for m in measurements], colour=colour, label=f"{measurements[0].method}: measured")
+        left.scatter(bits, [m.seconds for m in measurements], colour=colour, label=f"{method}: measured")
         line = _between(min(bits), extend_to, 100)
         left.line(line, [fit.seconds(b) for b in line], colour=colour, dash="--",
-                  label=f"fit: time x 2^{fit.slope:.2f} per extra bit")
+                  label=f"{method}, fitted: time x 2^{fit.slope:.2f} per extra bit")
     for seconds, name in ((1.0, "a second"), (3600.0, "an hour"), (365.25 * 86400, "a year")):
-        left.hline(seconds, colour=_GUIDE)
-        left.text(None, seconds, name, dx=3, dy=3, size=10, colour=_NOTE)
+        left.hline(seconds, colour=GUIDE)
+        left.text(None, seconds, name, dx=3, dy=3, size=10, colour=NOTE)
     left.legend_at = "lower right"
     if costs:
         right = chart.panels[1]
@@ -60,11 +60,11 @@ def discrete_log_figure(*series: Sequence[Measurement], extend_to: int = 64,
         for index, (cost, value) in enumerate(zip(costs, years)):
             colour = _COLOURS[0] if cost.target == costs[0].target else _COLOURS[2]
             right.rect(1, value, index - 0.4, index + 0.4, colour=colour)
-            right.text(value, index, f"10^{value:.0f} years", dx=3, size=10, middle=True)
+            right.text(value, index, f"{superscript(round(value))} years", dx=3, size=10, middle=True)
         # The bars are exponents (years = 10^value), themselves spanning 20 to 600: a log axis keeps
-        # the short bars visible next to the long ones.
-        right.x.scale, right.x.limits = "log", (1, max(years) * 3)
-        right.x.formatter = lambda value: f"10^{value:g}"
+        # the short bars visible next to the long ones. A decade more than the longest: room for its label.
+        right.x.scale, right.x.limits = "log", (1, max(years) * 10)
+        right.x.formatter = lambda value: superscript(f"{value:g}")
         right.x.label = "years needed, at the speed measured here (log scale of the exponent)"
     return chart
 
@@ -111,30 +111,30 @@ def curve_over_reals_figure(curve: ToyCurve, p_x: float = 0.0, q_x: float = 1.5)
     q = (q_x, _real_y(curve, q_x))
     chart = Chart(1000, 460, 2, title=f"y\u00b2 = x\u00b3 + {curve.a}x + {curve.b} over the real numbers")
     start = _lowest_root(curve)
-    for axis, (title, first, second, names) in zip(chart.panels, (
+    for panel, (title, first, second, names) in zip(chart.panels, (
             ("Adding two points: P + Q", p, q, ("P", "Q", "P + Q")),
             ("Doubling a point: P + P = 2P", p, p, ("P", None, "2P")))):
         slope, x3, y3 = _real_sum(curve, first, second)
         xs = _between(start, max(x3, q_x, p_x) + 0.6, 600)
         ys = [math.sqrt(max(x ** 3 + curve.a * x + curve.b, 0)) for x in xs]
-        axis.hline(0, colour="#d1d5db")
-        axis.line(xs, ys, colour=_COLOURS[0])
-        axis.line(xs, [-y for y in ys], colour=_COLOURS[0])
+        panel.hline(0, colour=FAINT)
+        panel.line(xs, ys, colour=_COLOURS[0])
+        panel.line(xs, [-y for y in ys], colour=_COLOURS[0])
         span = (min(first[0], x3) - 0.4, max(second[0], x3) + 0.4)
-        axis.line(span, [first[1] + slope * (x - first[0]) for x in span], colour="#6b7280", width=1,
-                  label="line through P and Q" if names[1] else "tangent at P")
-        axis.line([x3, x3], [-y3, y3], colour=_COLOURS[1], dash=":", label="mirror in the x-axis")
+        panel.line(span, [first[1] + slope * (x - first[0]) for x in span], colour=AXIS, width=1,
+                   label="line through P and Q" if names[1] else "tangent at P")
+        panel.line([x3, x3], [-y3, y3], colour=_COLOURS[1], dash=":", label="mirror in the x-axis")
         third = f"third point = -({names[2]})"
         points = [(first, names[0]), ((x3, -y3), third), ((x3, y3), names[2])]
         if names[1]:
             points.insert(1, (second, names[1]))
         for (x, y), name in points:
-            colour = _COLOURS[1] if name == names[2] else "#111827"
-            axis.scatter([x], [y], colour=colour)
+            colour = _COLOURS[1] if name == names[2] else INK
+            panel.scatter([x], [y], colour=colour)
             below = name == third  # under the line, clear of the chord and of P
-            axis.text(x, y, name, dx=8 if below else 6, dy=-16 if below else 6, colour=colour, size=12)
-        axis.title, axis.x.label, axis.y.label = title, "x", "y"
-        axis.legend_at = "lower right"
+            panel.text(x, y, name, dx=8 if below else 6, dy=-16 if below else 6, colour=colour, size=12)
+        panel.title, panel.x.label, panel.y.label = title, "x", "y"
+        panel.legend_at = "lower right"
     return chart
 
 
@@ -147,17 +147,17 @@ def curve_over_field_figure(curve: ToyCurve, generator: CurvePoint) -> Chart:
     multiples = curve.multiples(generator)
     label = {point: k for k, point in enumerate(multiples, start=1)}
     chart = Chart(620, 640)
-    (axis,) = chart.panels
+    (panel,) = chart.panels
     path = [m for m in multiples if not m.is_infinity]
-    axis.line([m.x for m in path], [m.y for m in path], colour=_COLOURS[0], opacity=0.25, width=1)
-    axis.scatter([pt.x for pt in points], [pt.y for pt in points], colour=_COLOURS[0])
+    panel.line([m.x for m in path], [m.y for m in path], colour=_COLOURS[0], opacity=0.25, width=1)
+    panel.scatter([pt.x for pt in points], [pt.y for pt in points], colour=_COLOURS[0])
     for point in points:
         if point in label:
-            axis.text(point.x, point.y, f"{label[point]}G", dx=5, dy=5, size=10)
-    axis.hline(curve.p / 2, colour=_COLOURS[1], dash=":", width=1, label="points come in pairs (x, y), (x, p - y)")
-    axis.x.limits = axis.y.limits = (-0.5, curve.p - 0.5)
-    axis.x.ticks = axis.y.ticks = list(range(curve.p))
-    axis.grid = axis.equal = True
-    axis.title, axis.x.label, axis.y.label = f"{curve}: {len(points)} points + O, G = {generator}", "x", "y"
-    axis.legend_at = "below"
+            panel.text(point.x, point.y, f"{label[point]}G", dx=5, dy=5, size=10)
+    panel.hline(curve.p / 2, colour=_COLOURS[1], dash=":", width=1, label="points come in pairs (x, y), (x, p - y)")
+    panel.x.limits = panel.y.limits = (-0.5, curve.p - 0.5)
+    panel.x.ticks = panel.y.ticks = list(range(curve.p))
+    panel.grid = panel.square = True
+    panel.title, panel.x.label, panel.y.label = f"{curve}: {len(points)} points + O, G = {generator}", "x", "y"
+    panel.legend_at = "below"
     return chart
