@@ -69,11 +69,11 @@ def test_a_slow_method_is_refused_with_its_time_before_the_big_groups():
     started = time.perf_counter()
     message = _refusal(full_power, check_shared_secret)
     assert time.perf_counter() - started < 10  # not the minutes it would run on the 32-bit group
-    assert "(2097779, 419555, " in message and "with this 22-bit prime" in message
+    assert "(2097779, 839111, " in message and "with this 22-bit prime" in message
     assert "are you computing the full power before reducing? Reduce as you go (the three-argument pow" in message
 
 
-def test_a_multiplication_per_unit_of_the_secret_is_refused_at_26_bits():
+def test_a_multiplication_per_unit_of_the_secret_is_refused_at_28_bits():
     def one_step_at_a_time(p, my_secret, their_public):
         value = 1
         for _ in range(my_secret):
@@ -83,7 +83,7 @@ def test_a_multiplication_per_unit_of_the_secret_is_refused_at_26_bits():
     started = time.perf_counter()
     message = _refusal(one_step_at_a_time, check_shared_secret)
     assert time.perf_counter() - started < 10
-    assert "with this 26-bit prime" in message and "once per unit of my_secret" in message
+    assert "with this 28-bit prime" in message and "once per unit of my_secret" in message
 
 
 @pytest.mark.parametrize("answer, words", [

@@ -33,9 +33,13 @@ _TIME_LIMIT = 0.25
 # (large enough for that method to take about a second, where the three-argument pow takes microseconds),
 # then the hint when her call takes too long.
 _TIMED = (
-    (22, 0.4, "are you computing the full power before reducing? Reduce as you go (the three-argument pow does "
+    # A power of about 17 million bits: over a second to compute in full (0.4 s, at 0.4 of the order, was
+    # too close to the limit on a newer Python).
+    (22, 0.8, "are you computing the full power before reducing? Reduce as you go (the three-argument pow does "
               "that)"),
-    (26, 0.5, "are you multiplying by their_public once per unit of my_secret? That is as many steps as the "
+    # 2^25 multiplications: over a second even on a fast machine with a newer Python (0.3 s at 26 bits was
+    # too close to the limit, and the 32-bit group after it would then run for minutes).
+    (28, 0.5, "are you multiplying by their_public once per unit of my_secret? That is as many steps as the "
               "secret is large; square-and-multiply needs about two per bit of it (the three-argument pow does "
               "that)"),
 )
