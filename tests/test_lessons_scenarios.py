@@ -247,6 +247,17 @@ def test_each_run_is_a_new_handshake_between_contexts_built_once():
     assert built == {"server": 1, "client": 1}  # two handshakes and an explanation, one context per side
 
 
+def test_the_reports_share_one_kept_outcome_per_scenario_and_run_still_runs(monkeypatch):
+    scenario = dataclasses.replace(SCENARIOS["expired"])  # a fresh copy: nothing kept yet
+    runs = []
+    real_run = type(scenario).run
+    monkeypatch.setattr(type(scenario), "run", lambda self, *a, **k: runs.append(self.name) or real_run(self, *a, **k))
+    kept = scenario.outcome
+    assert scenario.outcome is kept and catalogue.run_all([scenario]) == {"expired": kept} and len(runs) == 1
+    assert (kept.accepted, kept.refused_by) == (False, "client")
+    assert scenario.run() is not kept and len(runs) == 2  # asked directly, it runs a new handshake
+
+
 @pytest.mark.parametrize("name, role", [("rsa-1024", "server"), ("mtls-key-mismatch", "client")])
 def test_a_context_openssl_refuses_to_build_is_refused_again_on_every_run(name, role):
     scenario = SCENARIOS[name]

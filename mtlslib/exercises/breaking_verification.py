@@ -52,7 +52,7 @@ def _authorities() -> tuple[CertificateAuthority, CertificateAuthority]:
 
 def _who_refuses(name: str) -> str:
     """Who refuses at the TLS level ('nobody' if the handshake succeeds)."""
-    outcome = SCENARIOS[name].run()
+    outcome = SCENARIOS[name].outcome
     return outcome.refused_by if outcome.refused_by in ("client", "server") else "nobody"
 
 

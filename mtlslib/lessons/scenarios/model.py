@@ -198,6 +198,13 @@ class Scenario:
             self._contexts[role] = (self.setup.server if role == "server" else self.setup.client)()
         return self._contexts[role]
 
+    @cached_property
+    def outcome(self) -> Outcome:
+        """What :meth:`run` decided the first time it was asked here, kept: a scenario's contexts are
+        built once and fixed, so every run decides the same, and the reports share one real handshake
+        per scenario instead of repeating it."""
+        return self.run()
+
     def run(self, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
         """Run one real handshake and request on 127.0.0.1 between the two sides' contexts."""
         for role in ("server", "client"):

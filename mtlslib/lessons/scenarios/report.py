@@ -91,7 +91,7 @@ def examine(scenario: Scenario | str, *, full_table: bool = False) -> ScenarioRe
         scenario = _named(scenario)
     elif not isinstance(scenario, Scenario):
         raise UsageError(f"examine() takes a Scenario or a scenario's name, not {type(scenario).__name__}")
-    return ScenarioReport(scenario, scenario.run(), scenario.cryptography_verdict(), scenario.explain(), full_table)
+    return ScenarioReport(scenario, scenario.outcome, scenario.cryptography_verdict(), scenario.explain(), full_table)
 
 
 def show(name: str, *, full_table: bool = False) -> None:
