@@ -9,8 +9,8 @@ natively.
 The pages meet WCAG 2.1 AA (``tests/test_accessibility.py`` runs axe-core on every one): the
 prompts and the syntax highlighting get colours with at least 4.5:1 contrast, links in text are
 underlined, and every picture has a text alternative written from the figure itself: the
-``alt`` its output carries (diagrams), the ``aria-label`` of mtlslib's charts, or the DOT source (diagrams, including the course's ``images/``,
-whose DOT source lies beside them).
+``alt`` its output carries (mtlslib's diagrams and charts), an SVG's own ``aria-label``, or its DOT
+source (the course's ``images/``, whose DOT source lies beside them).
 """
 
 from __future__ import annotations

@@ -71,7 +71,7 @@ class Axis:
 
     def tick_marks(self, span: tuple[float, float]) -> list[tuple[float, str]]:
         if self.ticks is not None:
-            labels = self.tick_labels or [self._label(t, 0) for t in self.ticks]
+            labels = self.tick_labels or [self.formatter(t) if self.formatter else f"{t:,g}" for t in self.ticks]
             return list(zip(self.ticks, labels))
         return self._log_ticks(span) if self.scale == "log" else self._linear_ticks(span)
 

@@ -149,8 +149,9 @@ class Panel:
                 parts.append(f"{name} axis: {label}" + ("" if says_so else " (log scale)"))
         if self.categories:
             parts.append("y categories: " + ", ".join(f'"{" ".join(c.split())}"' for c in self.categories))
-        if self.legend():
-            parts.append("series: " + ", ".join(f'"{" ".join(mark.label.split())}"' for mark in self.legend()))
+        series = self.legend()
+        if series:
+            parts.append("series: " + ", ".join(f'"{" ".join(mark.label.split())}"' for mark in series))
         return "; ".join(parts)
 
     # --- drawing ------------------------------------------------------------------------------

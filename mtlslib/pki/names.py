@@ -43,7 +43,7 @@ def _is_public_suffix(domain: str) -> bool:
     delegated, so the list has no rule under them and only the bare label is a suffix (the list's
     implicit ``*`` rule): the course's own names are answered without loading the list."""
     labels = domain.split(".")
-    if labels[-1] in ("test", "example", "invalid", "localhost"):
+    if labels[-1] in RESERVED_DOMAINS:  # its top-level entries: test, example, invalid, localhost
         return len(labels) == 1
     return _public_suffixes().is_public(domain)
 
