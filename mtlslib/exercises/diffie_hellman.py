@@ -33,7 +33,7 @@ _TIME_LIMIT = 0.25
 # (large enough for that method to take about a second, where the three-argument pow takes microseconds),
 # then the hint when her call takes too long.
 _TIMED = (
-    # A power of about 17 million bits: over a second to compute in full (0.4 s, at 0.4 of the order, was
+    # A power of about 12 million bits: over a second to compute in full (0.4 s, at 0.4 of the order, was
     # too close to the limit on a newer Python).
     (22, 0.8, "are you computing the full power before reducing? Reduce as you go (the three-argument pow does "
               "that)"),

@@ -24,7 +24,7 @@ from mtlslib.display import Shown, Table
 from mtlslib.errors import InvalidPublicValue, ToyMathError
 
 from .groups import ToyExchange, ToyGroup
-from .numbers import crt, ffdhe2048_prime, prime_factors
+from .numbers import check_prime, crt, ffdhe2048_prime, prime_factors
 from .x25519 import CURVE25519_ORDER
 
 __all__ = ["AttackCost", "DiscreteLog", "GrowthFit", "ManInTheMiddle", "Measurement", "SmallSubgroupAttack",
@@ -329,6 +329,7 @@ def element_of_order(n: int, p: int) -> int:
     """The first element of order exactly n modulo the prime p (n > 1 dividing p - 1, prime or not):
     the first h = x^((p-1)/n), x = 2, 3, ..., with no h^(n/r) equal to 1 for a prime factor r of n.
     (h^n = x^(p-1) = 1, so h's order divides n; it is n itself when no smaller power of that kind is 1.)"""
+    check_prime(p)
     if not isinstance(n, int) or n < 2 or (p - 1) % n:
         raise ToyMathError(f"there is no element of order {n} modulo {p}: n must be above 1 and divide p - 1")
     factors = prime_factors(n)
